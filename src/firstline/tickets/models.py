@@ -1,0 +1,239 @@
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from firstline.accounts.models import Group, Organization
+from firstline.core import clock
+
+
+class Status(models.TextChoices):
+    NEW = "new", _("New")
+    OPEN = "open", _("Open")
+    PENDING = "pending", _("Pending")
+    ON_HOLD = "on_hold", _("On hold")
+    RESOLVED = "resolved", _("Resolved")
+    CLOSED = "closed", _("Closed")
+
+
+class Priority(models.IntegerChoices):
+    """Stored as numbers so that queues sort by urgency with an index."""
+
+    LOW = 1, _("Low")
+    NORMAL = 2, _("Normal")
+    HIGH = 3, _("High")
+    URGENT = 4, _("Urgent")
+
+    @property
+    def key(self) -> str:
+        return self.name.lower()
+
+    @classmethod
+    def from_key(cls, key: str) -> "Priority":
+        return cls[key.upper()]
+
+
+class Channel(models.TextChoices):
+    WEB = "web", _("Web portal")
+    EMAIL = "email", _("E-mail")
+    PHONE = "phone", _("Phone")
+    CHAT = "chat", _("Chat")
+    API = "api", _("API")
+
+
+class Category(models.Model):
+    """A node in the category tree, e.g. `Hardware > Printer`; `full_name` is the whole path."""
+
+    name = models.CharField(max_length=100)
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children"
+    )
+    full_name = models.CharField(max_length=500, editable=False)
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["full_name"]
+        verbose_name_plural = "categories"
+        constraints = [
+            models.UniqueConstraint(fields=["parent", "name"], name="tickets_category_unique_name")
+        ]
+
+    def __str__(self) -> str:
+        return self.full_name
+
+
+class Tag(models.Model):
+    name = models.CharField(max_length=50, unique=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Ticket(models.Model):
+    """A request to the help desk. Its primary key is its number (`#1042`): never reused."""
+
+    subject = models.CharField(max_length=255)
+    description = models.TextField(blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.NEW)
+    priority = models.PositiveSmallIntegerField(choices=Priority.choices, default=Priority.NORMAL)
+    category = models.ForeignKey(
+        Category, null=True, blank=True, on_delete=models.PROTECT, related_name="tickets"
+    )
+    channel = models.CharField(max_length=16, choices=Channel.choices, default=Channel.WEB)
+    requester = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="requested_tickets"
+    )
+    organization = models.ForeignKey(
+        Organization, null=True, blank=True, on_delete=models.PROTECT, related_name="tickets"
+    )
+    group = models.ForeignKey(
+        Group, null=True, blank=True, on_delete=models.PROTECT, related_name="tickets"
+    )
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="assigned_tickets",
+    )
+    tags = models.ManyToManyField(Tag, blank=True, related_name="tickets")
+    links = models.ManyToManyField("self", blank=True, symmetrical=True)
+    merged_into = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="merged_tickets"
+    )
+    # Optimistic locking: every change increments it; a change based on an older one is refused.
+    version = models.PositiveIntegerField(default=1)
+    created_at = models.DateTimeField(default=clock.now)
+    updated_at = models.DateTimeField(default=clock.now)
+    first_responded_at = models.DateTimeField(null=True, blank=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["status", "-id"], name="ticket_status_idx"),
+            models.Index(fields=["group", "status", "-id"], name="ticket_group_status_idx"),
+            models.Index(fields=["assignee", "status", "-id"], name="ticket_assignee_status_idx"),
+            models.Index(fields=["organization", "-id"], name="ticket_org_idx"),
+            models.Index(fields=["requester", "-id"], name="ticket_requester_idx"),
+            models.Index(fields=["created_at"], name="ticket_created_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.subject}"
+
+    @property
+    def number(self) -> int:
+        return self.pk
+
+    @property
+    def priority_key(self) -> str:
+        return Priority(self.priority).key
+
+
+class Comment(models.Model):
+    """A conversation entry: a public reply, or an internal note requesters never see."""
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="comments")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="comments"
+    )
+    body = models.TextField()
+    is_public = models.BooleanField(default=True)
+    channel = models.CharField(max_length=16, choices=Channel.choices, default=Channel.WEB)
+    created_at = models.DateTimeField(default=clock.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["ticket", "created_at"], name="comment_ticket_idx")]
+
+    def __str__(self) -> str:
+        return f"{'Reply' if self.is_public else 'Note'} on #{self.ticket_id}"
+
+
+def attachment_path(instance: "Attachment", filename: str) -> str:
+    """A generated name: the sender's filename never reaches the file system."""
+    return f"attachments/{clock.now():%Y/%m}/{uuid.uuid4().hex}"
+
+
+class Attachment(models.Model):
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="attachments")
+    comment = models.ForeignKey(
+        Comment, null=True, blank=True, on_delete=models.SET_NULL, related_name="attachments"
+    )
+    file = models.FileField(upload_to=attachment_path, max_length=255)
+    filename = models.CharField(max_length=255)
+    content_type = models.CharField(max_length=255, default="application/octet-stream")
+    size = models.PositiveBigIntegerField()
+    is_public = models.BooleanField(default=True)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(default=clock.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return self.filename
+
+
+class EventKind(models.TextChoices):
+    CREATED = "created", _("Created")
+    CHANGED = "changed", _("Changed")
+    COMMENTED = "commented", _("Public reply")
+    NOTE_ADDED = "note_added", _("Internal note")
+    ATTACHED = "attached", _("Attachment added")
+    ESCALATED = "escalated", _("Escalated")
+    DEESCALATED = "deescalated", _("De-escalated")
+    MERGED_INTO = "merged_into", _("Merged into another ticket")
+    MERGED_FROM = "merged_from", _("Another ticket merged in")
+    LINKED = "linked", _("Linked")
+    UNLINKED = "unlinked", _("Unlinked")
+
+
+class AppendOnlyQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise TypeError("The ticket history is append-only.")
+
+    def delete(self):
+        raise TypeError("The ticket history is append-only.")
+
+
+class TicketEvent(models.Model):
+    """One entry of a ticket's audit trail: who changed what, from what to what, when and how."""
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="events")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
+    )
+    channel = models.CharField(max_length=16, choices=Channel.choices)
+    kind = models.CharField(max_length=16, choices=EventKind.choices)
+    field = models.CharField(max_length=50, blank=True)
+    old_value = models.TextField(blank=True)
+    new_value = models.TextField(blank=True)
+    note = models.TextField(blank=True)
+    # False for entries requesters must not see: internal notes, routing, escalation reasons.
+    is_public = models.BooleanField(default=False)
+    created_at = models.DateTimeField(default=clock.now)
+
+    objects = AppendOnlyQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["ticket", "created_at"], name="event_ticket_idx")]
+
+    def __str__(self) -> str:
+        return f"#{self.ticket_id} {self.kind} {self.field}".strip()
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise TypeError("The ticket history is append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise TypeError("The ticket history is append-only.")

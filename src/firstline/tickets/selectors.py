@@ -1,0 +1,137 @@
+"""Reads of tickets, always scoped to what the acting user may see.
+
+This module is where tenant isolation lives: every view, API handler and export asks here.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db.models import Prefetch, Q, QuerySet
+
+from firstline.accounts.models import User
+from firstline.core.errors import NotFound
+
+from .models import Attachment, Category, Comment, Tag, Ticket, TicketEvent
+
+
+def visible_tickets(user: User) -> QuerySet[Ticket]:
+    """Supervisors see all; agents their groups' and their own; requesters theirs (managers:
+    their organization's)."""
+    tickets = Ticket.objects.all()
+    if not user.is_authenticated or not user.is_active:
+        return tickets.none()
+    if user.sees_all_tickets:
+        return tickets
+    if user.is_agent:
+        return tickets.filter(
+            Q(group__in=user.support_groups.values("pk")) | Q(assignee=user) | Q(requester=user)
+        )
+    if user.is_org_manager and user.organization_id is not None:
+        return tickets.filter(Q(organization_id=user.organization_id) | Q(requester=user))
+    return tickets.filter(requester=user)
+
+
+def get_ticket(user: User, number: int) -> Ticket:
+    """The ticket if `user` may see it; a ticket they may not see does not exist for them."""
+    ticket = (
+        visible_tickets(user)
+        .select_related("requester", "organization", "group", "assignee", "category", "merged_into")
+        .prefetch_related("tags", "links")
+        .filter(pk=number)
+        .first()
+    )
+    if ticket is None:
+        raise NotFound(f"Ticket #{number} not found.")
+    return ticket
+
+
+@dataclass(frozen=True)
+class TicketFilters:
+    status: list[str] | None = None
+    priority: list[int] | None = None
+    group_id: int | None = None
+    assignee_id: int | None = None
+    unassigned: bool = False
+    organization_id: int | None = None
+    requester_id: int | None = None
+    category_id: int | None = None
+    tag: str | None = None
+    channel: str | None = None
+    created_after: datetime | None = None
+    created_before: datetime | None = None
+    q: str | None = None
+
+
+def list_tickets(user: User, filters: TicketFilters, *, before_number: int | None = None):
+    """Newest first; `before_number` is the keyset cursor, which stays fast on deep pages."""
+    tickets = visible_tickets(user)
+    f = filters
+    conditions = {
+        "status__in": f.status,
+        "priority__in": f.priority,
+        "group_id": f.group_id,
+        "assignee_id": f.assignee_id,
+        "organization_id": f.organization_id,
+        "requester_id": f.requester_id,
+        "category_id": f.category_id,
+        "channel": f.channel,
+        "created_at__gte": f.created_after,
+        "created_at__lt": f.created_before,
+        "pk__lt": before_number,
+    }
+    tickets = tickets.filter(**{k: v for k, v in conditions.items() if v is not None})
+    if f.unassigned:
+        tickets = tickets.filter(assignee__isnull=True)
+    if f.tag:
+        tickets = tickets.filter(tags__name=f.tag.strip().lower())
+    if f.q:
+        q = f.q.strip()
+        text = Q(subject__icontains=q) | Q(description__icontains=q)
+        if q.lstrip("#").isdigit():
+            text |= Q(pk=int(q.lstrip("#")))
+        tickets = tickets.filter(text)
+    return (
+        tickets.select_related("requester", "organization", "group", "assignee", "category")
+        .prefetch_related(Prefetch("tags", queryset=Tag.objects.only("name")))
+        .order_by("-pk")
+    )
+
+
+def ticket_comments(user: User, ticket: Ticket) -> QuerySet[Comment]:
+    comments = ticket.comments.select_related("author").prefetch_related(
+        Prefetch("attachments", queryset=_attachments_for(user, ticket))
+    )
+    return comments if user.is_agent else comments.filter(is_public=True)
+
+
+def _attachments_for(user: User, ticket: Ticket) -> QuerySet[Attachment]:
+    attachments = Attachment.objects.filter(ticket=ticket)
+    return attachments if user.is_agent else attachments.filter(is_public=True)
+
+
+def ticket_attachments(user: User, ticket: Ticket) -> QuerySet[Attachment]:
+    return _attachments_for(user, ticket).select_related("uploaded_by")
+
+
+def get_attachment(user: User, ticket: Ticket, attachment_id: int) -> Attachment:
+    attachment = _attachments_for(user, ticket).filter(pk=attachment_id).first()
+    if attachment is None:
+        raise NotFound("Attachment not found.")
+    return attachment
+
+
+def ticket_history(user: User, ticket: Ticket) -> QuerySet[TicketEvent]:
+    events = ticket.events.select_related("actor")
+    return events if user.is_agent else events.filter(is_public=True)
+
+
+def active_categories() -> QuerySet[Category]:
+    """Categories are shared by every organization; only active ones are offered."""
+    return Category.objects.filter(is_active=True).order_by("full_name")
+
+
+def get_category(category_id: int) -> Category:
+    category = active_categories().filter(pk=category_id).first()
+    if category is None:
+        raise NotFound(f"No category {category_id}.")
+    return category

@@ -1,0 +1,684 @@
+"""Every write to tickets. Each function is one transaction and records its own history."""
+
+import mimetypes
+import re
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.files import File
+from django.db import transaction
+from django.db.models import Q
+
+from firstline.accounts.models import Group, Organization, User
+from firstline.core import clock
+from firstline.core.errors import Conflict, InvalidInput, NotAllowed, PayloadTooLarge
+
+from . import lifecycle
+from .models import (
+    Attachment,
+    Category,
+    Channel,
+    Comment,
+    EventKind,
+    Priority,
+    Status,
+    Tag,
+    Ticket,
+    TicketEvent,
+)
+
+AGENT_FIELDS = frozenset(
+    {"subject", "description", "status", "priority", "category", "group", "assignee", "tags"}
+)
+REQUESTER_FIELDS = frozenset({"status"})
+# What a requester may say when opening a ticket; routing and ownership are for agents.
+REQUESTER_CREATE_FIELDS = frozenset({"subject", "description", "priority", "category", "channel"})
+# Changes requesters may read about in the history; the rest is internal routing.
+PUBLIC_FIELDS = frozenset({"subject", "description", "status", "priority", "category"})
+
+
+class StaleVersion(Conflict):
+    """Another change landed first; the caller must reload instead of overwriting it."""
+
+    def __init__(self, current_version: int):
+        super().__init__(
+            "This ticket changed since you opened it; reload it and apply your change again.",
+            {"version": [f"The current version is {current_version}."]},
+            current_version=current_version,
+        )
+        self.current_version = current_version
+
+
+@dataclass
+class _Change:
+    field: str
+    old: str
+    new: str
+
+
+def _display(field: str, value) -> str:
+    if value is None:
+        return ""
+    if field == "priority":
+        return Priority(value).key
+    if field == "assignee":
+        return value.username
+    if field in ("group", "organization"):
+        return value.slug
+    if field == "category":
+        return value.full_name
+    if field == "tags":
+        return ", ".join(sorted(value))
+    return str(value)
+
+
+def _record(
+    ticket: Ticket,
+    *,
+    actor: User | None,
+    channel: str,
+    kind: str,
+    public: bool,
+    field: str = "",
+    old: str = "",
+    new: str = "",
+    note: str = "",
+) -> TicketEvent:
+    return TicketEvent.objects.create(
+        ticket=ticket,
+        actor=actor,
+        channel=channel,
+        kind=kind,
+        field=field,
+        old_value=old,
+        new_value=new,
+        note=note,
+        is_public=public,
+        created_at=clock.now(),
+    )
+
+
+def _lock(ticket: Ticket, expected_version: int | None = None) -> Ticket:
+    """The ticket as it is now, locked for this transaction, checked against the caller's view."""
+    locked = (
+        Ticket.objects.select_for_update()
+        .select_related("group", "assignee", "organization", "category")
+        .get(pk=ticket.pk)
+    )
+    if expected_version is not None and expected_version != locked.version:
+        raise StaleVersion(locked.version)
+    return locked
+
+
+def _save(ticket: Ticket, fields: Iterable[str]) -> None:
+    ticket.version += 1
+    ticket.updated_at = clock.now()
+    ticket.save(update_fields=[*set(fields), "version", "updated_at"])
+
+
+def check_fields_allowed(actor: User | None, fields: Iterable[str], *, creating: bool) -> None:
+    """Refuses fields the actor may not set (no mass assignment), naming each of them."""
+    if actor is None:
+        return
+    if actor.is_agent:
+        allowed = (
+            AGENT_FIELDS | {"requester", "organization", "channel"} if creating else AGENT_FIELDS
+        )
+    else:
+        allowed = REQUESTER_CREATE_FIELDS if creating else REQUESTER_FIELDS
+    refused = sorted(set(fields) - allowed)
+    if refused:
+        raise NotAllowed("You cannot set these fields.", {f: ["Not allowed."] for f in refused})
+
+
+def _require_agent(actor: User | None) -> None:
+    if actor is not None and not actor.is_agent:
+        raise NotAllowed("Only agents can do this.")
+
+
+def default_group_for(organization: Organization | None) -> Group | None:
+    """The lowest-tier active group that serves the organization: where new tickets land."""
+    serving = Q(organizations__isnull=True)
+    if organization is not None:
+        serving |= Q(organizations=organization)
+    return Group.objects.filter(serving, is_active=True).order_by("tier", "name", "pk").first()
+
+
+def _check_group(group: Group, organization: Organization | None) -> None:
+    if not group.is_active:
+        raise InvalidInput.for_field("group", f"The group '{group.slug}' is inactive.")
+    if not group.serves(organization):
+        raise InvalidInput.for_field(
+            "group", f"The group '{group.slug}' does not serve this organization."
+        )
+
+
+def _can_work_in(user: User, group: Group | None) -> bool:
+    if user.sees_all_tickets or group is None:
+        return True
+    return group.members.filter(pk=user.pk).exists()
+
+
+def _check_assignee(assignee: User, group: Group | None) -> None:
+    if not assignee.is_active or not assignee.is_agent:
+        raise InvalidInput.for_field("assignee", f"'{assignee.username}' is not an active agent.")
+    if not _can_work_in(assignee, group):
+        raise InvalidInput.for_field(
+            "assignee", f"'{assignee.username}' is not a member of the ticket's group."
+        )
+
+
+def _check_category(category: Category | None) -> None:
+    if category is not None and not category.is_active:
+        raise InvalidInput.for_field("category", f"The category '{category}' is inactive.")
+
+
+def _check_text(field: str, value: str, *, max_length: int | None = None) -> str:
+    value = (value or "").strip()
+    if not value:
+        raise InvalidInput.for_field(field, f"The {field} cannot be empty.")
+    if max_length and len(value) > max_length:
+        raise InvalidInput.for_field(field, f"The {field} is longer than {max_length} characters.")
+    return value
+
+
+def _priority(value: str | int) -> int:
+    try:
+        return Priority.from_key(value) if isinstance(value, str) else Priority(value)
+    except (KeyError, ValueError):
+        raise InvalidInput.for_field("priority", f"Unknown priority '{value}'.") from None
+
+
+def _tags(names: Iterable[str]) -> list[Tag]:
+    cleaned = sorted({n.strip().lower() for n in names if n and n.strip()})
+    for name in cleaned:
+        if len(name) > 50:
+            raise InvalidInput.for_field("tags", f"The tag '{name[:20]}…' is too long.")
+    existing = {t.name: t for t in Tag.objects.filter(name__in=cleaned)}
+    return [existing.get(name) or Tag.objects.get_or_create(name=name)[0] for name in cleaned]
+
+
+def _apply_status(ticket: Ticket, status: str) -> list[str]:
+    """Moves the ticket to `status` and keeps the lifecycle timestamps true."""
+    previous, ticket.status = ticket.status, status
+    fields = ["status"]
+    now = clock.now()
+    if status == Status.RESOLVED:
+        ticket.resolved_at = now
+        fields.append("resolved_at")
+    elif status == Status.CLOSED:
+        ticket.closed_at = now
+        fields.append("closed_at")
+    elif previous == Status.RESOLVED:
+        ticket.resolved_at = None
+        fields.append("resolved_at")
+    return fields
+
+
+@transaction.atomic
+def create_ticket(
+    *,
+    actor: User | None,
+    subject: str,
+    description: str = "",
+    channel: str = Channel.WEB,
+    requester: User | None = None,
+    organization: Organization | None = None,
+    category: Category | None = None,
+    priority: str | int = Priority.NORMAL,
+    group: Group | None = None,
+    assignee: User | None = None,
+    tags: Iterable[str] = (),
+) -> Ticket:
+    """Opens a ticket; every channel ends here. `actor` None is the system itself."""
+    given = {"requester": requester, "organization": organization, "group": group}
+    given |= {"assignee": assignee, "tags": tags}
+    check_fields_allowed(actor, [k for k, v in given.items() if v], creating=True)
+    requester = requester or actor
+    if requester is None:
+        raise InvalidInput.for_field("requester", "A requester is required.")
+    if not requester.is_active:
+        raise InvalidInput.for_field("requester", f"'{requester.username}' is inactive.")
+    if channel not in Channel.values:
+        raise InvalidInput.for_field("channel", f"Unknown channel '{channel}'.")
+    if organization is None:
+        organization = requester.organization
+    elif requester.organization_id not in (None, organization.pk):
+        raise InvalidInput.for_field(
+            "organization", "The requester belongs to another organization."
+        )
+    _check_category(category)
+    if group is None:
+        group = default_group_for(organization)
+    else:
+        _check_group(group, organization)
+    if assignee is not None:
+        _check_assignee(assignee, group)
+    now = clock.now()
+    ticket = Ticket.objects.create(
+        subject=_check_text("subject", subject, max_length=255),
+        description=description or "",
+        status=Status.OPEN if assignee else Status.NEW,
+        priority=_priority(priority),
+        category=category,
+        channel=channel,
+        requester=requester,
+        organization=organization,
+        group=group,
+        assignee=assignee,
+        created_at=now,
+        updated_at=now,
+    )
+    if tags:
+        ticket.tags.set(_tags(tags))
+    _record(ticket, actor=actor, channel=channel, kind=EventKind.CREATED, public=True)
+    return ticket
+
+
+def _changes_for(ticket: Ticket, changes: dict) -> list[_Change]:
+    """Validates requested field values and applies them to `ticket` in memory."""
+    applied: list[_Change] = []
+    for field in ("subject", "description", "priority", "category", "group", "assignee"):
+        if field not in changes:
+            continue
+        new = changes[field]
+        if field == "subject":
+            new = _check_text("subject", new, max_length=255)
+        elif field == "description":
+            new = new or ""
+        elif field == "priority":
+            new = _priority(new)
+        elif field == "category":
+            _check_category(new)
+        elif field == "group":
+            if new is None:
+                raise InvalidInput.for_field("group", "A ticket cannot leave every group.")
+            _check_group(new, ticket.organization)
+            if ticket.group is not None and new.tier != ticket.group.tier:
+                raise InvalidInput.for_field(
+                    "group", "Moving to another tier is an escalation: give a reason there."
+                )
+        old = getattr(ticket, field)
+        if old != new:
+            applied.append(_Change(field, _display(field, old), _display(field, new)))
+            setattr(ticket, field, new)
+    if "assignee" in changes or any(c.field == "group" for c in applied):
+        if ticket.assignee is not None and "assignee" not in changes:
+            if not _can_work_in(ticket.assignee, ticket.group):
+                applied.append(_Change("assignee", ticket.assignee.username, ""))
+                ticket.assignee = None
+        elif ticket.assignee is not None:
+            _check_assignee(ticket.assignee, ticket.group)
+    return applied
+
+
+@transaction.atomic
+def update_ticket(
+    *,
+    actor: User | None,
+    ticket: Ticket,
+    channel: str,
+    expected_version: int | None = None,
+    **changes,
+) -> Ticket:
+    """Changes fields of a ticket; only the fields given are touched."""
+    check_fields_allowed(actor, changes, creating=False)
+    ticket = _lock(ticket, expected_version)
+    if ticket.status == Status.CLOSED:
+        raise Conflict("This ticket is closed and can no longer be changed.")
+    applied = _changes_for(ticket, changes)
+    fields = [c.field for c in applied]
+    status = changes.get("status")
+    if status is None and ticket.status == Status.NEW and ticket.assignee is not None:
+        status = Status.OPEN
+    if status is not None and status != ticket.status:
+        lifecycle.check_transition(
+            ticket.status, status, by_requester=actor is not None and not actor.is_agent
+        )
+        applied.append(_Change("status", ticket.status, status))
+        fields += _apply_status(ticket, status)
+    if "tags" in changes:
+        old_tags = {t.name for t in ticket.tags.all()}
+        new_tags = _tags(changes["tags"])
+        if old_tags != {t.name for t in new_tags}:
+            ticket.tags.set(new_tags)
+            applied.append(
+                _Change(
+                    "tags", _display("tags", old_tags), _display("tags", {t.name for t in new_tags})
+                )
+            )
+    if not applied:
+        return ticket
+    _save(ticket, [f for f in fields if f != "tags"])
+    for change in applied:
+        _record(
+            ticket,
+            actor=actor,
+            channel=channel,
+            kind=EventKind.CHANGED,
+            public=change.field in PUBLIC_FIELDS,
+            field=change.field,
+            old=change.old,
+            new=change.new,
+        )
+    return ticket
+
+
+@transaction.atomic
+def add_comment(
+    *,
+    actor: User,
+    ticket: Ticket,
+    body: str,
+    channel: str,
+    public: bool = True,
+    attachments: Iterable[Attachment] = (),
+) -> Comment:
+    """A public reply or an internal note; replies move the ticket along its lifecycle."""
+    if not actor.is_agent and not public:
+        raise NotAllowed("Requesters cannot write internal notes.", {"public": ["Not allowed."]})
+    body = _check_text("body", body)
+    ticket = _lock(ticket)
+    if ticket.status == Status.CLOSED:
+        raise Conflict("This ticket is closed; please open a new request.")
+    attachments = list(attachments)
+    for attachment in attachments:
+        if attachment.ticket_id != ticket.pk or attachment.comment_id is not None:
+            raise InvalidInput.for_field("attachments", "Attachment not found on this ticket.")
+        if attachment.uploaded_by_id != actor.pk:
+            raise InvalidInput.for_field("attachments", "You can only attach your own uploads.")
+        if attachment.is_public != public:
+            raise InvalidInput.for_field(
+                "attachments", "An internal upload cannot go on a public reply, or the reverse."
+            )
+    comment = Comment.objects.create(
+        ticket=ticket,
+        author=actor,
+        body=body,
+        is_public=public,
+        channel=channel,
+        created_at=clock.now(),
+    )
+    for attachment in attachments:
+        attachment.comment = comment
+        attachment.save(update_fields=["comment"])
+    _record(
+        ticket,
+        actor=actor,
+        channel=channel,
+        kind=EventKind.COMMENTED if public else EventKind.NOTE_ADDED,
+        public=public,
+        note=f"comment:{comment.pk}",
+    )
+    fields: list[str] = []
+    if public:
+        fields = _status_after_reply(ticket, actor, channel)
+    _save(ticket, fields)
+    return comment
+
+
+def _status_after_reply(ticket: Ticket, actor: User, channel: str) -> list[str]:
+    fields: list[str] = []
+    if actor.is_agent and actor.pk != ticket.requester_id:
+        if ticket.first_responded_at is None:
+            ticket.first_responded_at = clock.now()
+            fields.append("first_responded_at")
+        status = lifecycle.status_after_agent_reply(ticket.status)
+    else:
+        status = lifecycle.status_after_requester_reply(ticket.status)
+    if status != ticket.status:
+        _record(
+            ticket,
+            actor=actor,
+            channel=channel,
+            kind=EventKind.CHANGED,
+            public=True,
+            field="status",
+            old=ticket.status,
+            new=status,
+        )
+        fields += _apply_status(ticket, status)
+    return fields
+
+
+_UNSAFE_NAME = re.compile(r"[\x00-\x1f\x7f/\\:*?\"<>|]")
+_CONTENT_TYPE = re.compile(r"^[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*$")
+
+
+def clean_filename(name: str) -> str:
+    """A display name safe to show and to offer for download: no path, no control characters."""
+    name = unicodedata.normalize("NFC", name or "").replace("\\", "/").rsplit("/", 1)[-1]
+    name = "".join(ch for ch in name if not unicodedata.category(ch).startswith("C"))
+    name = _UNSAFE_NAME.sub("_", name).strip(" .")
+    if len(name) > 150:
+        stem, dot, ext = name.rpartition(".")
+        name = (stem[:140] + dot + ext[:9]) if dot and len(ext) < 10 else name[:150]
+    return name or "attachment"
+
+
+def _content_type(declared: str, filename: str) -> str:
+    declared = (declared or "").split(";")[0].strip().lower()
+    if _CONTENT_TYPE.match(declared):
+        return declared
+    return mimetypes.guess_type(filename)[0] or "application/octet-stream"
+
+
+@transaction.atomic
+def add_attachment(
+    *,
+    actor: User,
+    ticket: Ticket,
+    file: File,
+    filename: str,
+    channel: str,
+    content_type: str = "",
+    public: bool = True,
+) -> Attachment:
+    """Stores an upload under a generated name; link it to a reply with `add_comment`."""
+    if not actor.is_agent and not public:
+        raise NotAllowed(
+            "Requesters cannot add internal attachments.", {"public": ["Not allowed."]}
+        )
+    if file.size is None or file.size == 0:
+        raise InvalidInput.for_field("file", "The file is empty.")
+    limit = settings.MAX_ATTACHMENT_SIZE
+    if file.size > limit:
+        raise PayloadTooLarge.for_field(
+            "file", f"The file is larger than the limit of {limit // (1024 * 1024)} MB."
+        )
+    ticket = _lock(ticket)
+    if ticket.status == Status.CLOSED:
+        raise Conflict("This ticket is closed; please open a new request.")
+    name = clean_filename(filename)
+    attachment = Attachment(
+        ticket=ticket,
+        filename=name,
+        content_type=_content_type(content_type, name),
+        size=file.size,
+        is_public=public,
+        uploaded_by=actor,
+        created_at=clock.now(),
+    )
+    attachment.file.save(name, file, save=False)
+    try:
+        attachment.save()
+        _record(
+            ticket,
+            actor=actor,
+            channel=channel,
+            kind=EventKind.ATTACHED,
+            public=public,
+            new=name,
+            note=f"attachment:{attachment.pk}",
+        )
+        _save(ticket, [])
+    except Exception:
+        attachment.file.delete(save=False)
+        raise
+    return attachment
+
+
+def _next_tier_group(ticket: Ticket, *, upwards: bool) -> Group | None:
+    tier = ticket.group.tier if ticket.group else (0 if upwards else 1)
+    serving = Q(organizations__isnull=True)
+    if ticket.organization_id:
+        serving |= Q(organizations=ticket.organization_id)
+    groups = Group.objects.filter(serving, is_active=True)
+    if upwards:
+        return groups.filter(tier__gt=tier).order_by("tier", "name", "pk").first()
+    return groups.filter(tier__lt=tier).order_by("-tier", "name", "pk").first()
+
+
+@transaction.atomic
+def escalate_ticket(
+    *,
+    actor: User | None,
+    ticket: Ticket,
+    reason: str,
+    channel: str,
+    group: Group | None = None,
+    upwards: bool = True,
+    expected_version: int | None = None,
+) -> Ticket:
+    """Moves a ticket to a higher tier (or, with `upwards=False`, a lower one), with a reason."""
+    _require_agent(actor)
+    reason = _check_text("reason", reason, max_length=2000)
+    ticket = _lock(ticket, expected_version)
+    if ticket.status in (Status.RESOLVED, Status.CLOSED):
+        raise Conflict("Only unresolved tickets can be escalated or de-escalated.")
+    direction = "higher" if upwards else "lower"
+    if group is None:
+        group = _next_tier_group(ticket, upwards=upwards)
+        if group is None:
+            raise InvalidInput.for_field(
+                "group", f"No group of a {direction} tier serves this ticket's organization."
+            )
+    _check_group(group, ticket.organization)
+    current_tier = ticket.group.tier if ticket.group else 0
+    if (group.tier <= current_tier) if upwards else (group.tier >= current_tier):
+        raise InvalidInput.for_field(
+            "group", f"'{group.slug}' (L{group.tier}) is not of a {direction} tier."
+        )
+    old_group = ticket.group
+    ticket.group = group
+    fields = ["group"]
+    _record(
+        ticket,
+        actor=actor,
+        channel=channel,
+        public=False,
+        field="group",
+        kind=EventKind.ESCALATED if upwards else EventKind.DEESCALATED,
+        old=_display("group", old_group),
+        new=group.slug,
+        note=reason,
+    )
+    if ticket.assignee is not None and not _can_work_in(ticket.assignee, group):
+        _record(
+            ticket,
+            actor=actor,
+            channel=channel,
+            kind=EventKind.CHANGED,
+            public=False,
+            field="assignee",
+            old=ticket.assignee.username,
+            new="",
+        )
+        ticket.assignee = None
+        fields.append("assignee")
+    _save(ticket, fields)
+    return ticket
+
+
+@transaction.atomic
+def merge_tickets(*, actor: User | None, source: Ticket, target: Ticket, channel: str) -> Ticket:
+    """Moves the conversation of `source` into `target` and closes `source` with a link to it."""
+    _require_agent(actor)
+    if source.pk == target.pk:
+        raise InvalidInput.for_field("into", "A ticket cannot be merged into itself.")
+    locked = {t.pk: _lock(t) for t in sorted([source, target], key=lambda t: t.pk)}
+    source, target = locked[source.pk], locked[target.pk]
+    if Status.CLOSED in (source.status, target.status):
+        raise Conflict("Closed tickets cannot be merged.")
+    if source.organization_id != target.organization_id:
+        raise InvalidInput.for_field("into", "Tickets of different organizations cannot be merged.")
+    Comment.objects.create(
+        ticket=target,
+        author=source.requester,
+        body=f"#{source.pk} {source.subject}\n\n{source.description}".strip(),
+        is_public=True,
+        channel=source.channel,
+        created_at=source.created_at,
+    )
+    Comment.objects.filter(ticket=source).update(ticket=target)
+    Attachment.objects.filter(ticket=source).update(ticket=target)
+    _record(
+        source,
+        actor=actor,
+        channel=channel,
+        kind=EventKind.MERGED_INTO,
+        public=True,
+        new=f"#{target.pk}",
+    )
+    _record(
+        source,
+        actor=actor,
+        channel=channel,
+        kind=EventKind.CHANGED,
+        public=True,
+        field="status",
+        old=source.status,
+        new=Status.CLOSED,
+    )
+    source.merged_into = target
+    _save(source, ["merged_into", *_apply_status(source, Status.CLOSED)])
+    _save(target, [])
+    _record(
+        target,
+        actor=actor,
+        channel=channel,
+        kind=EventKind.MERGED_FROM,
+        public=True,
+        new=f"#{source.pk}",
+    )
+    return target
+
+
+@transaction.atomic
+def link_tickets(
+    *, actor: User | None, ticket: Ticket, other: Ticket, channel: str, linked: bool = True
+) -> None:
+    """Marks two tickets as related (or, with `linked=False`, no longer related)."""
+    _require_agent(actor)
+    if ticket.pk == other.pk:
+        raise InvalidInput.for_field("number", "A ticket cannot be linked to itself.")
+    first, second = (_lock(t) for t in sorted([ticket, other], key=lambda t: t.pk))
+    already = first.links.filter(pk=second.pk).exists()
+    if already == linked:
+        return
+    (first.links.add if linked else first.links.remove)(second)
+    for one, two in ((first, second), (second, first)):
+        _record(
+            one,
+            actor=actor,
+            channel=channel,
+            public=False,
+            kind=EventKind.LINKED if linked else EventKind.UNLINKED,
+            new=f"#{two.pk}",
+        )
+        _save(one, [])
+
+
+@transaction.atomic
+def create_category(*, actor: User | None, name: str, parent: Category | None = None) -> Category:
+    if actor is not None and not actor.sees_all_tickets:
+        raise NotAllowed("Only supervisors and administrators can add categories.")
+    name = _check_text("name", name, max_length=100)
+    if ">" in name:
+        raise InvalidInput.for_field("name", "A category name cannot contain '>'.")
+    if Category.objects.filter(parent=parent, name__iexact=name).exists():
+        raise Conflict.for_field("name", f"The category '{name}' already exists there.")
+    full_name = f"{parent.full_name} > {name}" if parent else name
+    return Category.objects.create(name=name, parent=parent, full_name=full_name)
