@@ -1,0 +1,393 @@
+from datetime import UTC, datetime
+
+import pytest
+import time_machine
+from django.core.files.base import ContentFile
+
+from firstline.core.errors import Conflict, InvalidInput, NotAllowed
+from firstline.tickets import services
+from firstline.tickets.models import Channel, Comment, EventKind, Status, TicketEvent
+from firstline.tickets.services import StaleVersion
+
+from ..factories import AgentFactory, CategoryFactory, GroupFactory, RequesterFactory
+
+pytestmark = pytest.mark.django_db
+
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+
+def events(ticket, **filters):
+    return list(TicketEvent.objects.filter(ticket=ticket, **filters).order_by("id"))
+
+
+def update(ticket, actor, **changes):
+    return services.update_ticket(actor=actor, ticket=ticket, channel=Channel.WEB, **changes)
+
+
+class TestCreate:
+    def test_requester_ticket_lands_in_the_lowest_tier_serving_group(self, desk, new_ticket):
+        ticket = new_ticket()
+        assert ticket.group == desk.l1
+        assert ticket.organization == desk.acme
+        assert ticket.status == Status.NEW
+        assert [e.kind for e in events(ticket)] == [EventKind.CREATED]
+
+    def test_group_limited_to_other_organizations_is_skipped(self, desk, new_ticket):
+        desk.l1.organizations.set([desk.globex])
+        assert new_ticket(requester=desk.alice).group == desk.l2
+        assert new_ticket(requester=desk.carol).group == desk.l1
+
+    def test_agent_logs_a_phone_call_for_a_requester(self, desk):
+        ticket = services.create_ticket(
+            actor=desk.l1_agent,
+            requester=desk.carol,
+            subject="Screen flickers",
+            channel=Channel.PHONE,
+        )
+        assert ticket.requester == desk.carol
+        assert ticket.organization == desk.globex
+        created = events(ticket)[0]
+        assert (created.actor, created.channel) == (desk.l1_agent, "phone")
+
+    def test_assigned_on_creation_starts_open(self, desk):
+        ticket = services.create_ticket(
+            actor=desk.l1_agent, requester=desk.alice, subject="x", assignee=desk.l1_agent
+        )
+        assert ticket.status == Status.OPEN
+
+    def test_requester_cannot_route_or_assign(self, desk, new_ticket):
+        with pytest.raises(NotAllowed) as exc:
+            new_ticket(group=desk.l2, assignee=desk.l2_agent)
+        assert set(exc.value.errors) == {"group", "assignee"}
+
+    def test_organization_must_match_the_requester(self, desk):
+        with pytest.raises(InvalidInput) as exc:
+            services.create_ticket(
+                actor=desk.l1_agent, requester=desk.alice, organization=desk.globex, subject="x"
+            )
+        assert "organization" in exc.value.errors
+
+    def test_blank_subject_is_refused(self, new_ticket):
+        with pytest.raises(InvalidInput) as exc:
+            new_ticket(subject="   ")
+        assert "subject" in exc.value.errors
+
+    def test_numbers_are_never_reused(self, desk, new_ticket):
+        first = new_ticket()
+        number = first.pk
+        first.delete()
+        assert new_ticket().pk > number
+
+    def test_tags_are_normalised(self, desk):
+        ticket = services.create_ticket(
+            actor=desk.l1_agent, requester=desk.alice, subject="x", tags=["VPN", " vpn", "Remote"]
+        )
+        assert sorted(t.name for t in ticket.tags.all()) == ["remote", "vpn"]
+
+
+class TestUpdate:
+    def test_every_field_change_is_recorded_with_old_and_new_values(self, desk, new_ticket):
+        printers = CategoryFactory(name="Printer")
+        ticket = new_ticket()
+        update(
+            ticket,
+            desk.l1_agent,
+            subject="Printer jams",
+            priority="high",
+            category=printers,
+            assignee=desk.l1_agent,
+            tags=["paper"],
+        )
+        changed = {e.field: (e.old_value, e.new_value) for e in events(ticket, kind="changed")}
+        assert changed == {
+            "subject": ("Printer on floor 3 jams", "Printer jams"),
+            "priority": ("normal", "high"),
+            "category": ("", "Printer"),
+            "assignee": ("", "l1agent"),
+            "status": ("new", "open"),
+            "tags": ("", "paper"),
+        }
+        assert all(e.actor == desk.l1_agent for e in events(ticket, kind="changed"))
+
+    def test_version_increments_and_a_stale_version_is_refused(self, desk, new_ticket):
+        ticket = new_ticket()
+        update(ticket, desk.l1_agent, priority="high", expected_version=1)
+        with pytest.raises(StaleVersion) as exc:
+            update(ticket, desk.l2_agent, priority="low", expected_version=1)
+        assert exc.value.current_version == 2
+        ticket.refresh_from_db()
+        assert ticket.priority_key == "high"
+        assert len(events(ticket, field="priority")) == 1
+
+    def test_no_change_writes_nothing(self, desk, new_ticket):
+        ticket = new_ticket()
+        update(ticket, desk.l1_agent, priority="normal")
+        ticket.refresh_from_db()
+        assert ticket.version == 1
+        assert len(events(ticket)) == 1
+
+    def test_status_timestamps_follow_the_lifecycle(self, desk, new_ticket):
+        with time_machine.travel(T0, tick=False):
+            ticket = new_ticket()
+        with time_machine.travel(datetime(2026, 3, 3, tzinfo=UTC), tick=False):
+            ticket = update(ticket, desk.l1_agent, status="resolved")
+        assert ticket.resolved_at == datetime(2026, 3, 3, tzinfo=UTC)
+        ticket = update(ticket, desk.l1_agent, status="open")
+        assert ticket.resolved_at is None
+        update(ticket, desk.l1_agent, status="resolved")
+        ticket = update(ticket, desk.l1_agent, status="closed")
+        assert ticket.closed_at is not None
+
+    def test_closed_ticket_cannot_change(self, desk, new_ticket):
+        ticket = update(new_ticket(), desk.l1_agent, status="resolved")
+        update(ticket, desk.l1_agent, status="closed")
+        with pytest.raises(Conflict):
+            update(ticket, desk.l1_agent, priority="high")
+
+    def test_moving_group_keeps_tier_and_drops_a_non_member_assignee(self, desk, new_ticket):
+        other_l1 = GroupFactory(slug="l1-b", name="Walk-in Desk", tier=1)
+        ticket = update(new_ticket(), desk.l1_agent, assignee=desk.l1_agent)
+        ticket = update(ticket, desk.l1_agent, group=other_l1)
+        assert ticket.assignee is None
+        assert {e.field for e in events(ticket, kind="changed")} >= {"group", "assignee"}
+
+    def test_moving_to_another_tier_needs_an_escalation(self, desk, new_ticket):
+        with pytest.raises(InvalidInput, match="escalation"):
+            update(new_ticket(), desk.l1_agent, group=desk.l2)
+
+    def test_assignee_must_work_in_the_group(self, desk, new_ticket):
+        with pytest.raises(InvalidInput) as exc:
+            update(new_ticket(), desk.l1_agent, assignee=desk.l2_agent)
+        assert "assignee" in exc.value.errors
+
+    def test_requester_can_only_mark_solved_or_reopen(self, desk, new_ticket):
+        ticket = new_ticket()
+        with pytest.raises(NotAllowed):
+            update(ticket, desk.alice, priority="urgent")
+        with pytest.raises(InvalidInput):
+            update(ticket, desk.alice, status="pending")
+        ticket = update(ticket, desk.alice, status="resolved")
+        assert update(ticket, desk.alice, status="open").status == Status.OPEN
+
+
+class TestConversation:
+    def test_agent_reply_opens_a_new_ticket_and_sets_first_response(self, desk, new_ticket):
+        ticket = new_ticket()
+        with time_machine.travel(T0, tick=False):
+            services.add_comment(
+                actor=desk.l1_agent, ticket=ticket, body="On my way", channel=Channel.WEB
+            )
+        ticket.refresh_from_db()
+        assert ticket.status == Status.OPEN
+        assert ticket.first_responded_at == T0
+
+    def test_internal_note_changes_no_status_and_is_not_public_history(self, desk, new_ticket):
+        ticket = new_ticket()
+        services.add_comment(
+            actor=desk.l1_agent,
+            ticket=ticket,
+            body="Known issue",
+            public=False,
+            channel=Channel.WEB,
+        )
+        ticket.refresh_from_db()
+        assert ticket.status == Status.NEW
+        assert ticket.first_responded_at is None
+        note = events(ticket, kind=EventKind.NOTE_ADDED)[0]
+        assert note.is_public is False
+
+    def test_requester_cannot_write_internal_notes(self, desk, new_ticket):
+        with pytest.raises(NotAllowed):
+            services.add_comment(
+                actor=desk.alice, ticket=new_ticket(), body="x", public=False, channel="web"
+            )
+
+    @pytest.mark.parametrize("waiting", ["pending", "resolved"])
+    def test_requester_reply_reopens(self, desk, new_ticket, waiting):
+        ticket = update(new_ticket(), desk.l1_agent, status=waiting)
+        services.add_comment(actor=desk.alice, ticket=ticket, body="Still broken", channel="email")
+        ticket.refresh_from_db()
+        assert ticket.status == Status.OPEN
+        reopened = events(ticket, field="status")[-1]
+        assert (reopened.old_value, reopened.new_value, reopened.actor) == (
+            waiting,
+            "open",
+            desk.alice,
+        )
+
+    def test_reply_to_a_closed_ticket_is_refused(self, desk, new_ticket):
+        ticket = update(new_ticket(), desk.l1_agent, status="resolved")
+        ticket = update(ticket, desk.l1_agent, status="closed")
+        with pytest.raises(Conflict):
+            services.add_comment(actor=desk.alice, ticket=ticket, body="hello", channel="web")
+
+    def test_attachment_gets_a_generated_name_and_a_safe_display_name(self, desk, new_ticket):
+        ticket = new_ticket()
+        attachment = services.add_attachment(
+            actor=desk.alice,
+            ticket=ticket,
+            file=ContentFile(b"%PDF-1.4", name="x"),
+            filename="../../etc/\u202egnp.exe",
+            channel="web",
+        )
+        assert "/" not in attachment.filename and "\u202e" not in attachment.filename
+        assert attachment.file.name.startswith("attachments/")
+        assert "gnp" not in attachment.file.name
+        assert events(ticket, kind=EventKind.ATTACHED)[0].new_value == attachment.filename
+
+    @pytest.mark.parametrize(
+        ("name", "shown"),
+        [
+            (".htaccess", "htaccess"),
+            ("a\x00b.txt", "ab.txt"),
+            ("", "attachment"),
+            ("C:\\Users\\me\\report.docx", "report.docx"),
+            ("打印机.png", "打印机.png"),
+        ],
+    )
+    def test_clean_filename(self, name, shown):
+        assert services.clean_filename(name) == shown
+
+    def test_oversize_attachment_is_refused_and_nothing_stored(self, desk, new_ticket, settings):
+        settings.MAX_ATTACHMENT_SIZE = 4
+        ticket = new_ticket()
+        with pytest.raises(services.PayloadTooLarge):
+            services.add_attachment(
+                actor=desk.alice,
+                ticket=ticket,
+                file=ContentFile(b"12345"),
+                filename="a.txt",
+                channel="web",
+            )
+        assert not ticket.attachments.exists()
+
+
+class TestEscalation:
+    def test_escalate_to_the_next_tier_with_a_reason(self, desk, new_ticket):
+        ticket = update(new_ticket(), desk.l1_agent, assignee=desk.l1_agent)
+        ticket = services.escalate_ticket(
+            actor=desk.l1_agent,
+            ticket=ticket,
+            reason="Needs a technician on site",
+            channel="web",
+        )
+        assert ticket.group == desk.l2
+        assert ticket.assignee is None
+        escalated = events(ticket, kind=EventKind.ESCALATED)[0]
+        assert (escalated.old_value, escalated.new_value) == ("l1", "l2")
+        assert escalated.note == "Needs a technician on site"
+        assert escalated.is_public is False
+
+    def test_reason_is_required(self, desk, new_ticket):
+        with pytest.raises(InvalidInput) as exc:
+            services.escalate_ticket(
+                actor=desk.l1_agent, ticket=new_ticket(), reason=" ", channel="web"
+            )
+        assert "reason" in exc.value.errors
+
+    def test_escalation_must_go_up_and_deescalation_down(self, desk, new_ticket):
+        ticket = services.escalate_ticket(
+            actor=desk.l1_agent, ticket=new_ticket(), reason="r", group=desk.l3, channel="web"
+        )
+        with pytest.raises(InvalidInput):
+            services.escalate_ticket(
+                actor=desk.supervisor, ticket=ticket, reason="r", group=desk.l2, channel="web"
+            )
+        ticket = services.escalate_ticket(
+            actor=desk.supervisor,
+            ticket=ticket,
+            reason="Back to L1 for follow-up",
+            upwards=False,
+            group=desk.l1,
+            channel="web",
+        )
+        assert ticket.group == desk.l1
+        assert events(ticket, kind=EventKind.DEESCALATED)[0].note == "Back to L1 for follow-up"
+
+    def test_no_higher_tier_left(self, desk, new_ticket):
+        ticket = services.escalate_ticket(
+            actor=desk.l1_agent, ticket=new_ticket(), reason="r", group=desk.l3, channel="web"
+        )
+        with pytest.raises(InvalidInput, match="higher tier"):
+            services.escalate_ticket(
+                actor=desk.supervisor, ticket=ticket, reason="r", channel="web"
+            )
+
+    def test_requesters_cannot_escalate(self, desk, new_ticket):
+        with pytest.raises(NotAllowed):
+            services.escalate_ticket(
+                actor=desk.alice, ticket=new_ticket(), reason="r", channel="web"
+            )
+
+    def test_stale_escalation_is_refused(self, desk, new_ticket):
+        ticket = new_ticket()
+        update(ticket, desk.l1_agent, priority="high")
+        with pytest.raises(StaleVersion):
+            services.escalate_ticket(
+                actor=desk.l1_agent, ticket=ticket, reason="r", channel="web", expected_version=1
+            )
+
+
+class TestMergeAndLinks:
+    def test_merge_moves_the_conversation_and_closes_the_duplicate(self, desk, new_ticket):
+        target = new_ticket(subject="VPN down")
+        source = new_ticket(requester=desk.bob, subject="VPN not working", description="Err 809")
+        services.add_comment(actor=desk.bob, ticket=source, body="Also from home", channel="web")
+        services.merge_tickets(actor=desk.l1_agent, source=source, target=target, channel="web")
+        source.refresh_from_db()
+        assert source.status == Status.CLOSED and source.merged_into == target
+        bodies = list(Comment.objects.filter(ticket=target).values_list("body", flat=True))
+        assert any("Err 809" in b for b in bodies) and "Also from home" in bodies
+        assert events(source, kind=EventKind.MERGED_INTO)[0].new_value == f"#{target.pk}"
+        assert events(target, kind=EventKind.MERGED_FROM)[0].new_value == f"#{source.pk}"
+
+    def test_merge_refuses_itself_closed_and_other_organizations(self, desk, new_ticket):
+        ticket = new_ticket()
+        with pytest.raises(InvalidInput):
+            services.merge_tickets(actor=desk.l1_agent, source=ticket, target=ticket, channel="web")
+        with pytest.raises(InvalidInput):
+            services.merge_tickets(
+                actor=desk.supervisor,
+                source=ticket,
+                target=new_ticket(requester=desk.carol),
+                channel="web",
+            )
+
+    def test_links_are_mutual_and_recorded_once(self, desk, new_ticket):
+        one, two = new_ticket(), new_ticket()
+        for _ in range(2):
+            services.link_tickets(actor=desk.l1_agent, ticket=one, other=two, channel="web")
+        assert list(two.links.all()) == [one]
+        assert len(events(one, kind=EventKind.LINKED)) == 1
+        services.link_tickets(
+            actor=desk.l1_agent, ticket=two, other=one, channel="web", linked=False
+        )
+        assert not one.links.exists()
+        assert len(events(two, kind=EventKind.UNLINKED)) == 1
+
+
+class TestHistoryIsAppendOnly:
+    def test_entries_cannot_be_changed_or_deleted(self, new_ticket):
+        entry = events(new_ticket())[0]
+        entry.note = "rewritten"
+        with pytest.raises(TypeError):
+            entry.save()
+        with pytest.raises(TypeError):
+            entry.delete()
+        with pytest.raises(TypeError):
+            TicketEvent.objects.all().update(note="x")
+        with pytest.raises(TypeError):
+            TicketEvent.objects.all().delete()
+
+
+def test_inactive_requester_cannot_open_tickets(desk):
+    gone = RequesterFactory(is_active=False, organization=desk.acme)
+    with pytest.raises(InvalidInput):
+        services.create_ticket(actor=desk.l1_agent, requester=gone, subject="x")
+
+
+def test_inactive_agent_cannot_be_assigned(desk, new_ticket):
+    gone = AgentFactory(is_active=False)
+    desk.l1.members.add(gone)
+    with pytest.raises(InvalidInput):
+        update(new_ticket(), desk.l1_agent, assignee=gone)
