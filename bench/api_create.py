@@ -65,7 +65,7 @@ SUBJECTS = [
 DESCRIPTIONS = [
     "Since this morning it fails with an error. I restarted twice. Please help.",
     "It worked yesterday. Screenshot available on request.",
-    "从今天早上开始就出现这个问题，重启后依然存在，麻烦尽快处理，谢谢！",
+    "从今天早上开始就出现这个问题，重启后依然存在，麻烦尽快处理，谢谢！",  # noqa: RUF001 (real Chinese punctuation)
 ]
 PRIORITIES = ["low", "normal", "normal", "high", "urgent"]
 
@@ -126,7 +126,9 @@ def wait_healthy(server: subprocess.Popen, port: int, log: Path) -> None:
     deadline = time.monotonic() + STARTUP_TIMEOUT
     while time.monotonic() < deadline:
         if server.poll() is not None:
-            raise RuntimeError(f"Server exited with {server.returncode}:\n{log.read_text()[-3000:]}")
+            raise RuntimeError(
+                f"Server exited with {server.returncode}:\n{log.read_text()[-3000:]}"
+            )
         try:
             conn = http.client.HTTPConnection(HOST, port, timeout=2)
             conn.request("GET", "/healthz")
@@ -137,7 +139,9 @@ def wait_healthy(server: subprocess.Popen, port: int, log: Path) -> None:
         except OSError:
             pass
         time.sleep(0.2)
-    raise RuntimeError(f"No 200 from /healthz within {STARTUP_TIMEOUT:.0f}s:\n{log.read_text()[-3000:]}")
+    raise RuntimeError(
+        f"No 200 from /healthz within {STARTUP_TIMEOUT:.0f}s:\n{log.read_text()[-3000:]}"
+    )
 
 
 def stop_server(server: subprocess.Popen) -> None:
@@ -148,3 +152,88 @@ def stop_server(server: subprocess.Popen) -> None:
         except subprocess.TimeoutExpired:
             server.kill()
             server.wait(timeout=10)
+
+
+def post_tickets(port: int, token: str, count: int, start: int = 0) -> tuple[list[float], int]:
+    """Sequential POSTs on one http.client connection; returns the latencies and TCP connects."""
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    conn = http.client.HTTPConnection(HOST, port, timeout=30)
+    latencies, connects = [], 0
+    try:
+        for i in range(start, start + count):
+            body = ticket_body(i)
+            connects += conn.sock is None  # http.client reconnects after `Connection: close`
+            began = time.perf_counter()
+            conn.request("POST", "/api/v1/tickets", body=body, headers=headers)
+            response = conn.getresponse()
+            payload = response.read()
+            latencies.append(time.perf_counter() - began)
+            if response.status != 201:
+                raise RuntimeError(f"Request {i}: HTTP {response.status}: {payload[:500]!r}")
+    finally:
+        conn.close()
+    return latencies, connects
+
+
+def measure(postgres: bool, requests: int, workdir: Path) -> dict:
+    env = child_env(workdir, postgres)
+    if postgres:
+        recreate_pg_database()
+    token = prepare_database(env)
+    port, log = free_port(), workdir / "server.log"
+    server = start_server(env, port, log)
+    try:
+        wait_healthy(server, port, log)
+        post_tickets(port, token, WARMUP)
+        began = time.perf_counter()
+        latencies, connects = post_tickets(port, token, requests, start=WARMUP)
+        elapsed = time.perf_counter() - began
+    finally:
+        stop_server(server)
+    return {
+        "benchmark": "api_create",
+        "database": "postgresql" if postgres else "sqlite",
+        "server": SERVER,
+        "requests": requests,
+        **latency_figures(latencies),
+        "tickets_per_s": round(requests / elapsed, 1),
+        "tcp_connects": connects,
+    }
+
+
+COLUMNS = [
+    ("database", "database"),
+    ("requests", "requests"),
+    ("median_ms", "median ms"),
+    ("p95_ms", "p95 ms"),
+    ("p99_ms", "p99 ms"),
+    ("tickets_per_s", "tickets/s (sequential)"),
+]
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=500, help="measured requests (500)")
+    parser.add_argument("--postgres", action="store_true", help=f"use {PG_URL}")
+    args = parser.parse_args(argv)
+    if args.requests < 2:
+        parser.error("--requests must be at least 2")
+    workdir = Path(tempfile.mkdtemp(prefix="firstline-bench-"))
+    try:
+        result = measure(args.postgres, args.requests, workdir)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+        if args.postgres:
+            recreate_pg_database(drop_only=True)
+    print(f"POST /api/v1/tickets, server: {result['server']}")
+    print(f"{result['tcp_connects']} TCP connects for {args.requests} requests")
+    print(format_table(COLUMNS, [result]))
+    emit_result(result)
+    return result
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    except (RuntimeError, subprocess.SubprocessError) as exc:
+        sys.exit(f"api_create failed: {exc}")

@@ -50,7 +50,9 @@ def format_table(columns: list[tuple[str, str]], rows: list[dict], markdown=Fals
         lines.insert(1, "|" + "|".join("---" for _ in columns) + "|")
         return "\n".join(lines)
     widths = [max(len(row[i]) for row in cells) for i in range(len(columns))]
-    return "\n".join("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) for row in cells)
+    return "\n".join(
+        "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in cells
+    )
 
 
 def emit_result(result: dict) -> None:

@@ -103,7 +103,7 @@ def _record(
 def _lock(ticket: Ticket, expected_version: int | None = None) -> Ticket:
     """The ticket as it is now, locked for this transaction, checked against the caller's view."""
     locked = (
-        Ticket.objects.select_for_update()
+        Ticket.objects.select_for_update(of=("self",))
         .select_related("group", "assignee", "organization", "category")
         .get(pk=ticket.pk)
     )
