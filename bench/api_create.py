@@ -31,6 +31,11 @@ PG_URL = f"postgres://postgres@{HOST}:5432/{PG_DATABASE}"
 WARMUP = 20
 STARTUP_TIMEOUT = 30.0
 SERVER = "Django runserver --noreload --nothreading (single process, one request at a time)"
+CLIENT = (
+    f"sequential POSTs from one http.client connection to {HOST} after {WARMUP} uncounted"
+    " warm-ups; runserver --nothreading answers `Connection: close`, so each request opens"
+    " a new TCP connection"
+)
 
 SETUP = """
 import django
@@ -194,6 +199,7 @@ def measure(postgres: bool, requests: int, workdir: Path) -> dict:
         "benchmark": "api_create",
         "database": "postgresql" if postgres else "sqlite",
         "server": SERVER,
+        "client": CLIENT,
         "requests": requests,
         **latency_figures(latencies),
         "tickets_per_s": round(requests / elapsed, 1),

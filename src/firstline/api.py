@@ -3,7 +3,7 @@
 from django.http import Http404
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
-from ninja.security import HttpBearer, django_auth
+from ninja.security import HttpBearer
 
 from firstline.accounts.services import authenticate_api_token
 from firstline.core.errors import ServiceError
@@ -21,7 +21,7 @@ api = NinjaAPI(
     title="Firstline API",
     version="1",
     urls_namespace="api",
-    auth=[TokenAuth(), django_auth],
+    auth=TokenAuth(),
 )
 
 
@@ -65,12 +65,12 @@ def on_authentication_error(request, exc: AuthenticationError):
 
 @api.exception_handler(HttpError)
 def on_http_error(request, exc: HttpError):
-    return api.create_response(request, {"message": str(exc)}, status=exc.status_code)
+    return api.create_response(request, {"message": str(exc), "errors": {}}, status=exc.status_code)
 
 
 @api.exception_handler(Http404)
 def on_not_found(request, exc: Http404):
-    return api.create_response(request, {"message": "Not found."}, status=404)
+    return api.create_response(request, {"message": "Not found.", "errors": {}}, status=404)
 
 
 def _mount_routers() -> None:

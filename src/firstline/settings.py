@@ -56,6 +56,9 @@ INSTALLED_APPS = [
     "firstline.core",
     "firstline.accounts",
     "firstline.tickets",
+    "firstline.desk",
+    "firstline.portal",
+    "firstline.manage",
 ]
 
 MIDDLEWARE = [
@@ -66,6 +69,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "firstline.core.middleware.UserPreferencesMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -73,6 +77,10 @@ MIDDLEWARE = [
 ROOT_URLCONF = "firstline.urls"
 WSGI_APPLICATION = "firstline.wsgi.application"
 AUTH_USER_MODEL = "accounts.User"
+AUTHENTICATION_BACKENDS = ["firstline.accounts.backends.UsernameOrEmailBackend"]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "login"
 
 TEMPLATES = [
     {
@@ -84,6 +92,8 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "django.template.context_processors.i18n",
+                "django.template.context_processors.tz",
             ],
         },
     },
@@ -96,7 +106,6 @@ def _database() -> dict:
     config = dj_database_url.parse(url, conn_max_age=int(os.environ.get("CONN_MAX_AGE", "60")))
     if config["ENGINE"] == "django.db.backends.sqlite3":
         Path(config["NAME"]).parent.mkdir(parents=True, exist_ok=True)
-        config["CONN_MAX_AGE"] = 0
         # IMMEDIATE makes concurrent writers queue instead of failing on lock upgrade;
         # WAL lets readers carry on while a write is in progress.
         config["OPTIONS"] = {
@@ -139,10 +148,16 @@ STORAGES = {
     },
 }
 
+LOCALE_PATHS = [PACKAGE_DIR / "locale"]
+
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_SECURE = not DEBUG and env_bool("SECURE_COOKIES", True)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+LANGUAGE_COOKIE_SECURE = SESSION_COOKIE_SECURE
+LANGUAGE_COOKIE_SAMESITE = "Lax"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
 
 EMAIL_BACKEND = os.environ.get(
     "EMAIL_BACKEND",
@@ -167,6 +182,9 @@ TASKS = {
 }
 
 # Product settings.
+# Self-service sign-up for anyone; people whose e-mail domain belongs to an organization may
+# always sign up (OrganizationDomain).
+ALLOW_SIGNUP = env_bool("ALLOW_SIGNUP")
 MAX_ATTACHMENT_SIZE = int(os.environ.get("MAX_ATTACHMENT_SIZE", str(25 * 1024 * 1024)))
 API_PAGE_SIZE_MAX = 200
 

@@ -21,6 +21,19 @@ class Organization(models.Model):
         return self.name
 
 
+class OrganizationDomain(models.Model):
+    """An e-mail domain of an organization: its people may sign up, and their mail is theirs."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="domains")
+    domain = models.CharField(max_length=253, unique=True)
+
+    class Meta:
+        ordering = ["domain"]
+
+    def __str__(self) -> str:
+        return self.domain
+
+
 class Role(models.TextChoices):
     REQUESTER = "requester", _("Requester")
     AGENT = "agent", _("Agent")

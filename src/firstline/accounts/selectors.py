@@ -1,10 +1,12 @@
 """Reads of organizations, users and groups, scoped to the acting user."""
 
-from django.db.models import QuerySet
+from dataclasses import dataclass
+
+from django.db.models import Count, Q, QuerySet
 
 from firstline.core.errors import NotFound
 
-from .models import Group, Organization, User
+from .models import Group, Organization, OrganizationDomain, User
 
 
 def organizations_for(user: User) -> QuerySet[Organization]:
@@ -46,3 +48,74 @@ def get_group(user: User, slug: str) -> Group:
     if group is None:
         raise NotFound.for_field("group", f"No group '{slug}'.")
     return group
+
+
+def organization_for_email(email: str) -> Organization | None:
+    """The organization that owns the e-mail address's domain, if any (not user-scoped: used
+    before anyone is logged in, to place a new requester)."""
+    domain = email.rpartition("@")[2].strip().lower()
+    found = OrganizationDomain.objects.select_related("organization").filter(domain=domain).first()
+    return found.organization if found and found.organization.is_active else None
+
+
+# Administration (/manage/): lists for supervisors and admins, with counts in the same query.
+
+
+def _managers_only(actor: User, queryset: QuerySet) -> QuerySet:
+    return queryset if actor.sees_all_tickets else queryset.none()
+
+
+def managed_organizations(actor: User) -> QuerySet[Organization]:
+    organizations = Organization.objects.annotate(member_count=Count("members", distinct=True))
+    return _managers_only(actor, organizations.prefetch_related("domains").order_by("name"))
+
+
+def managed_groups(actor: User) -> QuerySet[Group]:
+    groups = Group.objects.annotate(member_count=Count("members", distinct=True))
+    return _managers_only(actor, groups.prefetch_related("organizations").order_by("tier", "name"))
+
+
+@dataclass(frozen=True)
+class UserFilters:
+    role: str = ""
+    organization: Organization | None = None
+    active: bool | None = None
+    text: str = ""
+
+
+def _text_filter(text: str) -> Q:
+    """Every word must appear in the username, a name or the e-mail address."""
+    condition = Q()
+    for word in text.split():
+        condition &= (
+            Q(username__icontains=word)
+            | Q(first_name__icontains=word)
+            | Q(last_name__icontains=word)
+            | Q(email__icontains=word)
+        )
+    return condition
+
+
+def managed_users(actor: User, filters: UserFilters) -> QuerySet[User]:
+    users = User.objects.select_related("organization").order_by("username")
+    if filters.role:
+        users = users.filter(role=filters.role)
+    if filters.organization is not None:
+        users = users.filter(organization=filters.organization)
+    if filters.active is not None:
+        users = users.filter(is_active=filters.active)
+    return _managers_only(actor, users.filter(_text_filter(filters.text)))
+
+
+def management_counts(actor: User) -> dict[str, int]:
+    if not actor.sees_all_tickets:
+        return {"organizations": 0, "users": 0, "active_users": 0, "groups": 0}
+    users = User.objects.aggregate(
+        total=Count("pk"), active=Count("pk", filter=Q(is_active=True))
+    )
+    return {
+        "organizations": Organization.objects.count(),
+        "users": users["total"],
+        "active_users": users["active"],
+        "groups": Group.objects.count(),
+    }

@@ -1,6 +1,7 @@
 """Every write to organizations, users, groups and API tokens."""
 
 import hashlib
+import re
 import secrets
 from collections.abc import Iterable
 from datetime import timedelta
@@ -9,11 +10,12 @@ from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email, validate_slug
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
 
 from firstline.core import clock
-from firstline.core.errors import Conflict, InvalidInput, NotAllowed
+from firstline.core.errors import Conflict, InvalidInput, NotAllowed, NotFound
 
-from .models import ApiToken, Group, Organization, Role, User
+from .models import ApiToken, Group, Organization, OrganizationDomain, Role, User
 
 TOKEN_PREFIX = "fl_"
 TOKEN_TOUCH_INTERVAL = timedelta(minutes=1)
@@ -64,8 +66,15 @@ def create_user(
         raise InvalidInput.for_field("role", f"Unknown role '{role}'.")
     if role in (Role.ADMIN, Role.SUPERVISOR) and actor is not None and not actor.is_admin:
         raise NotAllowed("Only administrators can create supervisors and administrators.")
-    if not username.strip():
+    username = username.strip()
+    if not username:
         raise InvalidInput.for_field("username", "A username is required.")
+    try:
+        User.username_validator(username)
+    except ValidationError:
+        raise InvalidInput.for_field(
+            "username", "Use only letters, digits and @ . + - _ in a username."
+        ) from None
     email = email.strip()
     if email:
         try:
@@ -77,7 +86,7 @@ def create_user(
     if email and User.objects.filter(email__iexact=email).exists():
         raise Conflict.for_field("email", f"The e-mail address '{email}' is already in use.")
     user = User(
-        username=username.strip(),
+        username=username,
         email=email,
         role=role,
         organization=organization,
@@ -119,6 +128,8 @@ def create_group(
 ) -> Group:
     require_manager(actor)
     _check_slug(slug)
+    if not name.strip():
+        raise InvalidInput.for_field("name", "A name is required.")
     if tier < 1:
         raise InvalidInput.for_field("tier", "The tier is 1 or more.")
     if Group.objects.filter(slug=slug).exists():
@@ -127,7 +138,7 @@ def create_group(
     not_staff = [m.username for m in members if not m.is_agent]
     if not_staff:
         raise InvalidInput.for_field("members", f"Not agents: {', '.join(not_staff)}.")
-    group = Group.objects.create(slug=slug, name=name, tier=tier, description=description)
+    group = Group.objects.create(slug=slug, name=name.strip(), tier=tier, description=description)
     group.members.set(members)
     group.organizations.set(list(organizations))
     return group
@@ -160,14 +171,225 @@ def authenticate_api_token(secret: str) -> User | None:
     """The user a token belongs to, or None; remembers its last use at most once a minute."""
     if not secret.startswith(TOKEN_PREFIX) or len(secret) > 100:
         return None
-    token = (
-        ApiToken.objects.select_related("user__organization")
-        .filter(digest=_token_digest(secret), revoked_at__isnull=True, user__is_active=True)
-        .first()
-    )
-    if token is None:
+    try:
+        token = ApiToken.objects.select_related("user").get(
+            digest=_token_digest(secret), revoked_at__isnull=True, user__is_active=True
+        )
+    except ApiToken.DoesNotExist:
         return None
     now = clock.now()
     if token.last_used_at is None or now - token.last_used_at > TOKEN_TOUCH_INTERVAL:
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
     return token.user
+
+
+@transaction.atomic
+def update_profile(
+    *, user: User, first_name: str, last_name: str, language: str, time_zone: str
+) -> User:
+    """What a person may change about themself: name, language and time zone."""
+    user.first_name, user.last_name = first_name.strip(), last_name.strip()
+    user.language, user.time_zone = language, time_zone
+    user.save(update_fields=["first_name", "last_name", "language", "time_zone"])
+    return user
+
+
+_DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
+
+
+@transaction.atomic
+def add_organization_domain(
+    *, actor: User | None, organization: Organization, domain: str
+) -> OrganizationDomain:
+    require_manager(actor)
+    domain = domain.strip().lower().lstrip("@")
+    if not _DOMAIN.match(domain):
+        raise InvalidInput.for_field("domain", f"'{domain}' is not a domain name.")
+    taken = OrganizationDomain.objects.filter(domain=domain).select_related("organization").first()
+    if taken is not None:
+        raise Conflict.for_field("domain", f"'{domain}' belongs to {taken.organization}.")
+    return OrganizationDomain.objects.create(organization=organization, domain=domain)
+
+
+# Administration (/manage/): what supervisors and admins change about people and groups.
+
+MANAGER_ROLES = frozenset({Role.SUPERVISOR, Role.ADMIN})
+
+
+def can_manage_user(actor: User | None, user: User) -> bool:
+    """Admins manage everyone; supervisors manage requesters and agents; `None` is the CLI."""
+    if actor is None or actor.is_admin:
+        return True
+    return actor.sees_all_tickets and user.role not in MANAGER_ROLES
+
+
+def _require_can_manage(actor: User | None, user: User) -> None:
+    require_manager(actor)
+    if not can_manage_user(actor, user):
+        raise NotAllowed(_("Only administrators can change supervisors and administrators."))
+
+
+def _require_can_grant(actor: User | None, role: str) -> None:
+    if role not in Role.values:
+        raise InvalidInput.for_field("role", _("Unknown role '%(role)s'.") % {"role": role})
+    if role in MANAGER_ROLES and actor is not None and not actor.is_admin:
+        raise NotAllowed.for_field(
+            "role", _("Only administrators can grant the supervisor and administrator roles.")
+        )
+
+
+def _clean_email(email: str, *, user: User) -> str:
+    email = email.strip()
+    if not email:
+        return email
+    try:
+        validate_email(email)
+    except ValidationError:
+        message = _("'%(email)s' is not an e-mail address.") % {"email": email}
+        raise InvalidInput.for_field("email", message) from None
+    if User.objects.filter(email__iexact=email).exclude(pk=user.pk).exists():
+        message = _("The e-mail address '%(email)s' is already in use.") % {"email": email}
+        raise Conflict.for_field("email", message)
+    return email
+
+
+@transaction.atomic
+def update_organization(
+    *, actor: User | None, organization: Organization, name: str, is_active: bool
+) -> Organization:
+    require_manager(actor)
+    name = name.strip()
+    if not name:
+        raise InvalidInput.for_field("name", _("A name is required."))
+    organization.name, organization.is_active = name, is_active
+    organization.save(update_fields=["name", "is_active"])
+    return organization
+
+
+@transaction.atomic
+def remove_organization_domain(
+    *, actor: User | None, organization: Organization, domain: str
+) -> None:
+    require_manager(actor)
+    domain = domain.strip().lower().lstrip("@")
+    deleted = organization.domains.filter(domain=domain).delete()[0]
+    if not deleted:
+        message = _("'%(domain)s' is not a domain of %(organization)s.") % {
+            "domain": domain,
+            "organization": organization,
+        }
+        raise NotFound.for_field("domain", message)
+
+
+@transaction.atomic
+def update_user(
+    *,
+    actor: User | None,
+    user: User,
+    email: str,
+    first_name: str,
+    last_name: str,
+    role: str,
+    organization: Organization | None,
+    is_org_manager: bool = False,
+) -> User:
+    """Changes a person's details and role; leaving the staff ends their group memberships."""
+    _require_can_manage(actor, user)
+    _require_can_grant(actor, role)
+    if actor is not None and actor.pk == user.pk and user.is_admin and role != Role.ADMIN:
+        raise NotAllowed.for_field("role", _("You cannot remove your own administrator role."))
+    user.email = _clean_email(email, user=user)
+    user.first_name, user.last_name = first_name.strip(), last_name.strip()
+    user.role, user.organization = role, organization
+    user.is_org_manager = is_org_manager and role == Role.REQUESTER
+    user.is_staff = user.is_superuser = role == Role.ADMIN
+    if role == Role.REQUESTER:
+        user.support_groups.clear()
+    fields = ["email", "first_name", "last_name", "role", "organization", "is_org_manager"]
+    try:
+        with transaction.atomic():
+            user.save(update_fields=[*fields, "is_staff", "is_superuser"])
+    except IntegrityError:
+        raise Conflict.for_field("email", _("That e-mail address is already in use.")) from None
+    return user
+
+
+@transaction.atomic
+def set_user_active(*, actor: User | None, user: User, active: bool) -> User:
+    """Deactivating someone also revokes their API tokens; nobody can deactivate themself."""
+    require_manager(actor)
+    if not active and actor is not None and actor.pk == user.pk:
+        raise NotAllowed.for_field("is_active", _("You cannot deactivate your own account."))
+    _require_can_manage(actor, user)
+    if user.is_active == active:
+        return user
+    user.is_active = active
+    user.save(update_fields=["is_active"])
+    if not active:
+        for token in user.api_tokens.filter(revoked_at__isnull=True):
+            revoke_api_token(token=token)
+    return user
+
+
+@transaction.atomic
+def set_user_groups(*, actor: User | None, user: User, groups: Iterable[Group]) -> User:
+    _require_can_manage(actor, user)
+    groups = list(groups)
+    if groups and not user.is_agent:
+        raise InvalidInput.for_field("groups", _("A requester cannot be a member of a group."))
+    user.support_groups.set(groups)
+    return user
+
+
+@transaction.atomic
+def edit_user(
+    *,
+    actor: User | None,
+    user: User,
+    is_active: bool,
+    groups: Iterable[Group] | None = None,
+    **details,
+) -> User:
+    """Everything the user form changes, all or nothing: details and role, groups, activity."""
+    update_user(actor=actor, user=user, **details)
+    if groups is not None:
+        set_user_groups(actor=actor, user=user, groups=groups)
+    return set_user_active(actor=actor, user=user, active=is_active)
+
+
+def _check_group_members(members: list[User]) -> None:
+    not_staff = [m.username for m in members if not m.is_agent]
+    if not_staff:
+        message = _("Only agents, supervisors and administrators can be members: %(names)s.")
+        raise InvalidInput.for_field("members", message % {"names": ", ".join(not_staff)})
+
+
+@transaction.atomic
+def update_group(
+    *,
+    actor: User | None,
+    group: Group,
+    name: str,
+    tier: int,
+    description: str = "",
+    is_active: bool = True,
+    members: Iterable[User] | None = None,
+    organizations: Iterable[Organization] | None = None,
+) -> Group:
+    """Changes a group; `organizations` empty means it serves every organization."""
+    require_manager(actor)
+    name = name.strip()
+    if not name:
+        raise InvalidInput.for_field("name", _("A name is required."))
+    if tier < 1:
+        raise InvalidInput.for_field("tier", _("The tier is 1 or more."))
+    group.name, group.tier, group.is_active = name, tier, is_active
+    group.description = description.strip()
+    group.save(update_fields=["name", "tier", "description", "is_active"])
+    if members is not None:
+        members = list(members)
+        _check_group_members(members)
+        group.members.set(members)
+    if organizations is not None:
+        group.organizations.set(list(organizations))
+    return group

@@ -18,7 +18,7 @@ router = Router(tags=["tickets"])
 
 StatusName = Literal["new", "open", "pending", "on_hold", "resolved", "closed"]
 PriorityName = Literal["low", "normal", "high", "urgent"]
-ChannelName = Literal["web", "email", "phone", "chat", "api"]
+ChannelName = Literal["web", "email", "phone", "chat", "walk_in", "api"]
 
 
 class UserRef(Schema):
@@ -420,6 +420,7 @@ def ticket_history(request, number: int):
 def _escalate(request, number: int, payload: EscalationIn, *, upwards: bool) -> dict:
     user = request.user
     ticket = selectors.get_ticket(user, number)
+    services.require_agent(user)
     group = None
     with as_field_error("group"):
         if payload.group:
@@ -450,8 +451,7 @@ def deescalate_ticket(request, number: int, payload: EscalationIn):
 def merge_ticket(request, number: int, payload: MergeIn):
     user = request.user
     source = selectors.get_ticket(user, number)
-    with as_field_error("into"):
-        target = selectors.get_ticket(user, payload.into)
+    target = selectors.get_ticket(user, payload.into)
     target = services.merge_tickets(actor=user, source=source, target=target, channel=Channel.API)
     return _ticket_out(selectors.get_ticket(user, target.pk), user, detail=True)
 
@@ -469,8 +469,7 @@ def unlink_ticket(request, number: int, other: int):
 def _link(request, number: int, other_number: int, *, linked: bool) -> dict:
     user = request.user
     ticket = selectors.get_ticket(user, number)
-    with as_field_error("number"):
-        other = selectors.get_ticket(user, other_number)
+    other = selectors.get_ticket(user, other_number)
     services.link_tickets(
         actor=user, ticket=ticket, other=other, channel=Channel.API, linked=linked
     )

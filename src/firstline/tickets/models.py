@@ -39,6 +39,7 @@ class Channel(models.TextChoices):
     EMAIL = "email", _("E-mail")
     PHONE = "phone", _("Phone")
     CHAT = "chat", _("Chat")
+    WALK_IN = "walk_in", _("Walk-in")
     API = "api", _("API")
 
 

@@ -10,6 +10,8 @@ from django.conf import settings
 from django.core.files import File
 from django.db import transaction
 from django.db.models import Q
+from django.template.defaultfilters import filesizeformat
+from django.utils.translation import gettext as _
 
 from firstline.accounts.models import Group, Organization, User
 from firstline.core import clock
@@ -133,7 +135,7 @@ def check_fields_allowed(actor: User | None, fields: Iterable[str], *, creating:
         raise NotAllowed("You cannot set these fields.", {f: ["Not allowed."] for f in refused})
 
 
-def _require_agent(actor: User | None) -> None:
+def require_agent(actor: User | None) -> None:
     if actor is not None and not actor.is_agent:
         raise NotAllowed("Only agents can do this.")
 
@@ -327,6 +329,8 @@ def update_ticket(
     check_fields_allowed(actor, changes, creating=False)
     ticket = _lock(ticket, expected_version)
     if ticket.status == Status.CLOSED:
+        if changes.get("status") not in (None, Status.CLOSED):
+            lifecycle.check_transition(ticket.status, changes["status"])
         raise Conflict("This ticket is closed and can no longer be changed.")
     applied = _changes_for(ticket, changes)
     fields = [c.field for c in applied]
@@ -486,7 +490,7 @@ def add_attachment(
     limit = settings.MAX_ATTACHMENT_SIZE
     if file.size > limit:
         raise PayloadTooLarge.for_field(
-            "file", f"The file is larger than the limit of {limit // (1024 * 1024)} MB."
+            "file", f"The file is larger than the limit of {filesizeformat(limit)}."
         )
     ticket = _lock(ticket)
     if ticket.status == Status.CLOSED:
@@ -543,7 +547,7 @@ def escalate_ticket(
     expected_version: int | None = None,
 ) -> Ticket:
     """Moves a ticket to a higher tier (or, with `upwards=False`, a lower one), with a reason."""
-    _require_agent(actor)
+    require_agent(actor)
     reason = _check_text("reason", reason, max_length=2000)
     ticket = _lock(ticket, expected_version)
     if ticket.status in (Status.RESOLVED, Status.CLOSED):
@@ -595,7 +599,7 @@ def escalate_ticket(
 @transaction.atomic
 def merge_tickets(*, actor: User | None, source: Ticket, target: Ticket, channel: str) -> Ticket:
     """Moves the conversation of `source` into `target` and closes `source` with a link to it."""
-    _require_agent(actor)
+    require_agent(actor)
     if source.pk == target.pk:
         raise InvalidInput.for_field("into", "A ticket cannot be merged into itself.")
     locked = {t.pk: _lock(t) for t in sorted([source, target], key=lambda t: t.pk)}
@@ -651,7 +655,7 @@ def link_tickets(
     *, actor: User | None, ticket: Ticket, other: Ticket, channel: str, linked: bool = True
 ) -> None:
     """Marks two tickets as related (or, with `linked=False`, no longer related)."""
-    _require_agent(actor)
+    require_agent(actor)
     if ticket.pk == other.pk:
         raise InvalidInput.for_field("number", "A ticket cannot be linked to itself.")
     first, second = (_lock(t) for t in sorted([ticket, other], key=lambda t: t.pk))
@@ -682,3 +686,113 @@ def create_category(*, actor: User | None, name: str, parent: Category | None = 
         raise Conflict.for_field("name", f"The category '{name}' already exists there.")
     full_name = f"{parent.full_name} > {name}" if parent else name
     return Category.objects.create(name=name, parent=parent, full_name=full_name)
+
+
+Upload = tuple[File, str, str]  # the file, the name the sender gave it, its declared type
+
+
+@transaction.atomic
+def post_reply(
+    *,
+    actor: User,
+    ticket: Ticket,
+    body: str,
+    channel: str,
+    public: bool = True,
+    uploads: Iterable[Upload] = (),
+) -> Comment:
+    """A reply with its files, all or nothing: what the web forms send."""
+    attachments = [
+        add_attachment(
+            actor=actor,
+            ticket=ticket,
+            file=file,
+            filename=name,
+            content_type=content_type,
+            public=public,
+            channel=channel,
+        )
+        for file, name, content_type in uploads
+    ]
+    return add_comment(
+        actor=actor,
+        ticket=ticket,
+        body=body,
+        channel=channel,
+        public=public,
+        attachments=attachments,
+    )
+
+
+@transaction.atomic
+def open_ticket_with_files(*, actor: User, uploads: Iterable[Upload] = (), **fields) -> Ticket:
+    """A new ticket and the files that came with the request, all or nothing."""
+    ticket = create_ticket(actor=actor, **fields)
+    for file, name, content_type in uploads:
+        add_attachment(
+            actor=actor,
+            ticket=ticket,
+            file=file,
+            filename=name,
+            content_type=content_type,
+            channel=ticket.channel,
+        )
+    return ticket
+
+
+def bulk_update(
+    *, actor: User, tickets: Iterable[Ticket], channel: str, **changes
+) -> tuple[list[Ticket], list[tuple[Ticket, str]]]:
+    """Applies the same change to many tickets, each in its own transaction, so that one
+    refusal does not undo the others; returns the changed ones and the refused with why."""
+    changed, refused = [], []
+    for ticket in tickets:
+        try:
+            changed.append(update_ticket(actor=actor, ticket=ticket, channel=channel, **changes))
+        except (InvalidInput, NotAllowed, Conflict) as exc:
+            refused.append((ticket, exc.message))
+    return changed, refused
+
+
+def _renamed_descendants(category: Category) -> list[Category]:
+    """The category's descendants with full names (and, if it is inactive, activity) updated;
+    one query per level of the tree."""
+    changed, level, by_id = [], [category], {category.pk: category}
+    while level:
+        children = list(Category.objects.filter(parent__in=level))
+        for child in children:
+            child.full_name = f"{by_id[child.parent_id].full_name} > {child.name}"
+            child.is_active = child.is_active and category.is_active
+            by_id[child.pk] = child
+        changed += children
+        level = children
+    return changed
+
+
+@transaction.atomic
+def update_category(
+    *, actor: User | None, category: Category, name: str, is_active: bool
+) -> Category:
+    """Renames a category and keeps the full names of all its descendants right; deactivating
+    it deactivates them too, and it cannot be active below an inactive parent."""
+    if actor is not None and not actor.sees_all_tickets:
+        raise NotAllowed(_("Only supervisors and administrators can change categories."))
+    name = _check_text("name", name, max_length=100)
+    if ">" in name:
+        raise InvalidInput.for_field("name", _("A category name cannot contain '>'."))
+    siblings = Category.objects.filter(parent=category.parent_id).exclude(pk=category.pk)
+    if siblings.filter(name__iexact=name).exists():
+        message = _("The category '%(name)s' already exists there.") % {"name": name}
+        raise Conflict.for_field("name", message)
+    parent = category.parent
+    if is_active and parent is not None and not parent.is_active:
+        message = _("Its parent category '%(parent)s' is inactive.") % {"parent": parent}
+        raise InvalidInput.for_field("is_active", message)
+    category.name, category.is_active = name, is_active
+    category.full_name = f"{parent.full_name} > {name}" if parent else name
+    descendants = _renamed_descendants(category)
+    if any(len(c.full_name) > 500 for c in [category, *descendants]):
+        raise InvalidInput.for_field("name", _("The category path would be too long."))
+    category.save(update_fields=["name", "full_name", "is_active"])
+    Category.objects.bulk_update(descendants, ["full_name", "is_active"])
+    return category

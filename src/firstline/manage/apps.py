@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class ManageConfig(AppConfig):
+    name = "firstline.manage"
+    label = "manage"
