@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db.models import Count, Q, QuerySet
 
 from firstline.core.errors import NotFound
@@ -110,12 +111,18 @@ def managed_users(actor: User, filters: UserFilters) -> QuerySet[User]:
 def management_counts(actor: User) -> dict[str, int]:
     if not actor.sees_all_tickets:
         return {"organizations": 0, "users": 0, "active_users": 0, "groups": 0}
-    users = User.objects.aggregate(
-        total=Count("pk"), active=Count("pk", filter=Q(is_active=True))
-    )
+    users = User.objects.aggregate(total=Count("pk"), active=Count("pk", filter=Q(is_active=True)))
     return {
         "organizations": Organization.objects.count(),
         "users": users["total"],
         "active_users": users["active"],
         "groups": Group.objects.count(),
     }
+
+
+def signup_possible() -> bool:
+    """Whether anyone at all could sign up: open to everyone, or some organization has a
+    domain whose people may join. The e-mail address decides for one person."""
+    if settings.ALLOW_SIGNUP:
+        return True
+    return OrganizationDomain.objects.filter(organization__is_active=True).exists()

@@ -7,12 +7,16 @@ from django.utils.translation import gettext as _
 
 from . import services
 from .forms import LoginForm, ProfileForm
+from .selectors import signup_possible
 
 
 class LoginView(auth_views.LoginView):
     template_name = "accounts/login.html"
     authentication_form = LoginForm
     redirect_authenticated_user = True
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(**kwargs) | {"signup_allowed": signup_possible()}
 
 
 @login_required

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from django.contrib.auth.hashers import make_password
 from django.db import transaction
 from django.utils import timezone
 
@@ -43,8 +44,8 @@ class Org:
 
 ORGS = (
     Org("acme", "Acme Manufacturing", ZoneInfo("Europe/London"), "ACME", 0.40),
-    Org("globex", "Globex Logistics", ZoneInfo("Europe/Amsterdam"), "GLX", 0.34),
-    Org("huaxun", "上海华讯科技", ZoneInfo("Asia/Shanghai"), "HX", 0.26),
+    Org("globex", "Globex Logistics", ZoneInfo("Europe/Amsterdam"), "GLX", 0.30),
+    Org("huaxun", "上海华讯科技", ZoneInfo("Asia/Shanghai"), "HX", 0.30),
 )
 ORG_BY_SLUG = {org.slug: org for org in ORGS}
 
@@ -167,7 +168,6 @@ EN_ISSUES = (
         "my account is locked. Could you reset it please? My laptop is {asset}.",
         "Glad you're back in. The lock-out came from your phone still trying the old password, "
         "so remember to update it in the Mail app as well.",
-        priority="high",
         weight=3,
         reply="Hi {first}, I've unlocked your account and set a temporary password, which I've "
         "sent to your mobile by SMS. You'll be asked to choose a new one when you log in.",
@@ -182,7 +182,6 @@ EN_ISSUES = (
         "sign-ins any more. I'm stuck on the login page.",
         "We reset your MFA registration: at your next login you'll be asked to set up the "
         "Authenticator app on the new phone. Takes two minutes.",
-        priority="high",
         quick=True,
     ),
     Issue(
@@ -209,6 +208,8 @@ EN_ISSUES = (
         "desk for the first morning; the welcome letter with the password is in a sealed envelope.",
         tags=("onboarding",),
         reply="Thanks, onboarding has started: account created and a {laptop} reserved.",
+        ask="Which cost centre should the laptop and phone be charged to?",
+        answer="Cost centre 4100 ({team}).",
         note="Laptop imaged with the standard build; serial added to the asset register.",
         api=True,
     ),
@@ -223,6 +224,8 @@ EN_ISSUES = (
         "the laptop was returned and wiped.",
         tags=("offboarding",),
         reply="Noted: the account is scheduled to be disabled on {weekday} at 18:00.",
+        ask="Should {manager} also get access to the leaver's OneDrive files?",
+        answer="Yes please, for 30 days.",
         api=True,
     ),
     Issue(
@@ -233,11 +236,10 @@ EN_ISSUES = (
             "Can't connect to VPN from home",
             "VPN: 'gateway not responding'",
         ),
-        "Since yesterday the VPN drops every few minutes when I work from home, so I keep "
-        "losing the ERP. Normal websites work fine.",
+        "Since yesterday the VPN is unusable when I work from home: it either doesn't connect "
+        "or drops after a few minutes, so I keep losing the ERP. Normal websites work fine.",
         "I've pushed version 6.2.4 of the VPN client to your laptop, which fixes the drops. "
         "Please restart once and let us know if it happens again.",
-        priority="high",
         weight=2.5,
         tags=("remote",),
         ask="Which version of the VPN client do you have (right-click the tray icon > About), "
@@ -249,7 +251,7 @@ EN_ISSUES = (
     Issue(
         "wifi",
         "Network > Wi-Fi",
-        ("Wi-Fi drops in the {room}", "No Wi-Fi signal on floor {floor}"),
+        ("Wi-Fi drops in the {room}", "Bad Wi-Fi in the {room}"),
         "The Wi-Fi in the {room} keeps dropping during meetings; Teams calls freeze every few "
         "minutes. It has been like this all week.",
         "We replaced the faulty access point near the {room} and moved the room to the 5 GHz "
@@ -262,7 +264,7 @@ EN_ISSUES = (
     Issue(
         "share",
         "Network > Shared drive",
-        ("Access denied on {share}", "S: drive missing after restart"),
+        ("Access denied on {share}", "Can't open {share} any more"),
         "Since this morning I can't open {share}: I get 'Access is denied'. It worked yesterday.",
         "Fixed: last night's file server maintenance removed your group from the folder. "
         "Please try again.",
@@ -273,13 +275,13 @@ EN_ISSUES = (
     Issue(
         "internet",
         "Network > Internet",
-        ("No internet in the warehouse", "Internet very slow at the whole site"),
+        ("No internet in the warehouse", "Warehouse offline: no internet, scanners down"),
         "The whole warehouse office has had no internet since 8:30. The scanners can't reach "
         "the ERP either and trucks are waiting to be loaded.",
         "The provider repaired the fibre and the line is stable again. We also fixed the 4G "
         "failover, so a cut like this shouldn't stop work next time.",
         priority="urgent",
-        weight=0.4,
+        weight=0.6,
         tags=("outage",),
         note="Provider confirms a fibre cut near the site; the 4G failover did not kick in.",
         escalate=(3, "Site-wide outage: WAN link down; needs the provider and the firewall."),
@@ -334,12 +336,14 @@ EN_ISSUES = (
         "the service desk.",
         priority="low",
         tags=("hardware",),
+        ask="A new laptop needs your manager's approval: could {manager} confirm here?",
+        answer="{manager} approved it, see the forwarded e-mail.",
         hold="Waiting for {manager} to approve the purchase order.",
     ),
     Issue(
         "monitor",
         "Hardware > Monitor",
-        ("Second monitor not detected", "Monitor flickering"),
+        ("Second monitor not detected", "Docking station: second screen stays black"),
         "My second monitor isn't detected any more when I plug in the docking station.",
         "The docking station firmware was out of date; after the update both screens work. If "
         "it happens again, unplug the dock's power for 10 seconds.",
@@ -348,7 +352,7 @@ EN_ISSUES = (
     Issue(
         "meeting-room",
         "Hardware > Meeting room",
-        ("Projector in the {room} shows no signal", "Teams Room camera not working"),
+        ("Projector in the {room} shows no signal", "No picture on the {room} projector"),
         "The projector in the {room} says 'no signal' with the HDMI cable. We have a client "
         "meeting there in half an hour!",
         "The HDMI cable was damaged; I replaced it and left a spare USB-C adapter in the room.",
@@ -360,7 +364,7 @@ EN_ISSUES = (
     Issue(
         "outlook",
         "Software > Office",
-        ("Outlook keeps asking for my password", "Outlook stuck on 'Updating inbox'"),
+        ("Outlook keeps asking for my password", "Password prompt in Outlook every few minutes"),
         "Outlook keeps popping up a password prompt every few minutes, even after I type the "
         "right password.",
         "We removed the old saved credentials and re-created your Outlook profile; the prompts "
@@ -381,7 +385,7 @@ EN_ISSUES = (
     Issue(
         "teams",
         "Software > Office",
-        ("Teams: people can't hear me in calls", "Teams notifications not working"),
+        ("Teams: people can't hear me in calls", "Microphone not working in Teams"),
         "In Teams calls people can't hear me, although the headset works in other apps.",
         "Teams was using the laptop's built-in microphone; we set the headset as the default "
         "device in Teams and in Windows.",
@@ -403,7 +407,7 @@ EN_ISSUES = (
     Issue(
         "erp",
         "Software > Business apps",
-        ("ERP: 'licence limit reached' at login", "Can't post invoices in the ERP"),
+        ("ERP: 'licence limit reached' at login", "Can't log in to the ERP"),
         "Since this morning the ERP says 'licence limit reached' when I log in. Half of "
         "{team} can't work.",
         "The vendor reset the stuck licence sessions and patched the licence service; logins "
@@ -416,17 +420,18 @@ EN_ISSUES = (
     Issue(
         "mobile",
         "E-mail > Mobile setup",
-        ("Set up e-mail on my new {device}", "Outlook on my phone not syncing"),
+        ("Set up e-mail on my new {device}", "Work e-mail on my new {device}?"),
         "I have a new {device}. How do I get my work e-mail and calendar on it?",
         "Great, you're set up. Remember that company policy requires a PIN on the phone.",
         weight=1.5,
+        quick=True,
         reply="Hi {first}, install Microsoft Outlook from the app store, sign in with your work "
         "address and approve the sign-in in the Authenticator app.",
     ),
     Issue(
         "mailbox",
         "E-mail > Mailbox",
-        ("Mailbox full, can't send e-mail", "Shared mailbox {team} missing in Outlook"),
+        ("Mailbox full, can't send e-mail", "'Your mailbox is full' message"),
         "I got a message that my mailbox is full and I can't send e-mail any more.",
         "We enabled the online archive: items older than two years move there automatically, "
         "so you have plenty of space again.",
@@ -439,6 +444,8 @@ EN_ISSUES = (
         "password. I clicked the link but didn't type anything. Is it safe?",
         "Thanks for reporting it so quickly! It was phishing: we removed it from every mailbox "
         "and blocked the sender. As you didn't type your password, nothing else is needed.",
+        ask="Could you forward the e-mail to us as an attachment, so that we can see its headers?",
+        answer="Done, I've just forwarded it.",
         priority="high",
         tags=("security",),
         note="Sender domain micros0ft-support.com; blocked at the gateway, purged from "
@@ -448,12 +455,12 @@ EN_ISSUES = (
     Issue(
         "server",
         "Infrastructure > Servers",
-        ("File server not reachable", "Everything very slow on the S: drive"),
+        ("File server not reachable", "S: drive hangs for the whole {team} team"),
         "Nobody in {team} can open files on the S: drive; Explorer just hangs.",
         "The file server ran out of disk space; we extended it and everything is accessible "
         "again. Sorry for the disruption.",
         priority="urgent",
-        weight=0.4,
+        weight=0.6,
         tags=("outage",),
         note="FS01 D: full (shadow copies); volume extended by 200 GB.",
         escalate=(3, "Server-side problem affecting the whole department."),
@@ -461,9 +468,11 @@ EN_ISSUES = (
     Issue(
         "restore",
         "Infrastructure > Backup",
-        ("Please restore a deleted folder", "Restore last week's version of a file"),
+        ("Please restore a deleted folder", "Deleted a folder by mistake"),
         "I deleted the folder 'Quotes 2024' in {share} by mistake yesterday. Can you get it back?",
-        "The folder is restored from last night's backup, in the same place.",
+        "The folder is restored from the backup, in the same place.",
+        ask="From which day should we restore it: yesterday evening's backup?",
+        answer="Yes, yesterday evening is perfect.",
         escalate=(3, "Restore from backup; L1 has no access to the backup console."),
     ),
 )
@@ -476,7 +485,6 @@ ZH_ISSUES = (
         "你好，今天早上登录电脑时提示密码错误，试了几次以后账号被锁定了。麻烦帮我重置一下"
         "密码，我的电脑编号是 {asset}。谢谢！",
         "账号已恢复正常。之前被锁是因为手机邮箱还在用旧密码，请记得在手机上也更新一下。",
-        priority="high",
         weight=3,
         reply="{first}你好，已为您解锁账号并设置了临时密码，已通过短信发到您的手机。"
         "首次登录时系统会要求您修改密码。",
@@ -486,11 +494,10 @@ ZH_ISSUES = (
     Issue(
         "vpn",
         "Network > VPN",
-        ("VPN 连接失败", "在家无法连接公司 VPN", "VPN 经常断线"),
+        ("VPN 连接失败", "在家无法连接公司 VPN", "VPN 提示网关无响应"),
         "在家办公时 VPN 一直连不上，提示“网关无响应”。公司内网的系统都打不开，今天下午"
         "要交报表，比较着急。",
         "已为您的电脑推送 6.2.4 版本的 VPN 客户端，重启一次即可。如果还有问题请随时告诉我们。",
-        priority="high",
         weight=2.5,
         tags=("remote",),
         ask="请问您的 VPN 客户端是什么版本（右键托盘图标 > 关于）？用的是 Wi-Fi 还是有线网络？",
@@ -502,7 +509,7 @@ ZH_ISSUES = (
         "printer",
         "Hardware > Printer",
         ("打印机无法连接", "{floor}楼打印机卡纸", "打印机显示脱机"),
-        "{printer}一直显示脱机，整个{floor}楼都打印不了。已经重启过两次了。",
+        "{printer}经常卡纸，现在一直显示脱机，整个{floor}楼都打印不了。已经重启过两次了。",
         "厂商工程师已更换定影器，打印机恢复正常，打印队列也已清空。",
         weight=2.5,
         tags=("printer",),
@@ -516,6 +523,7 @@ ZH_ISSUES = (
         "我换了新手机（{device}），公司邮件和日历都收不到了，请问应该怎么设置？",
         "设置成功。按照公司规定，手机需要设置锁屏密码。",
         weight=1.5,
+        quick=True,
         reply="{first}你好，请在应用商店安装 Microsoft Outlook，用公司邮箱登录，"
         "然后在验证器里批准登录请求即可。",
     ),
@@ -574,7 +582,7 @@ ZH_ISSUES = (
     Issue(
         "meeting-room",
         "Hardware > Meeting room",
-        ("会议室投影仪没有信号", "{room}的视频会议摄像头不工作"),
+        ("会议室投影仪没有信号", "{room}投影仪无法显示"),
         "{room}的投影仪接 HDMI 显示“无信号”，半小时后有客户会议！",
         "HDMI 线坏了，已经更换，并在会议室放了一个备用的 USB-C 转接头。",
         priority="high",
@@ -585,7 +593,7 @@ ZH_ISSUES = (
     Issue(
         "outlook",
         "Software > Office",
-        ("Outlook 一直提示输入密码", "Outlook 卡在“正在更新收件箱”"),
+        ("Outlook 一直提示输入密码", "Outlook 反复弹出密码框"),
         "Outlook 每隔几分钟就弹出密码框，输入正确的密码后还是会再弹。",
         "已删除 Windows 凭据管理器中的旧凭据，并重建了 Outlook 配置文件，应该不会再弹了。",
     ),
@@ -598,6 +606,8 @@ ZH_ISSUES = (
         "{newcomer}的账号、邮箱和电脑（{laptop}）都已准备好，入职当天早上可以到 IT 服务台领取。",
         tags=("onboarding",),
         reply="收到，已开始准备：账号已创建，预留了一台{laptop}。",
+        ask="请问电脑和耳机的费用记到哪个成本中心？",
+        answer="记到{team}的成本中心 4100。",
         api=True,
     ),
 )
@@ -611,9 +621,9 @@ GENERIC = {
         "keep you posted here.",
         "phone": "Thanks for your call, {first}. As discussed, I've logged this and I'm on it; "
         "I'll update you here.",
-        "ask": "Could you send us the exact error message, and tell us roughly when it started?",
-        "answer": 'It says "Something went wrong. Please try again later." It started '
-        "yesterday afternoon; I haven't changed anything.",
+        "ask": "Could you tell us when this started, and whether anything changed just before "
+        "(new device, moved desk, updates)?",
+        "answer": "It started yesterday afternoon. Nothing changed on my side as far as I know.",
         "confirm": "I've made a change on our side. Could you check whether it works for you now?",
         "confirmed": "Yes, it works now. Thanks a lot for the quick help!",
         "reopen": "Sorry, it's happening again this morning.",
@@ -632,8 +642,8 @@ GENERIC = {
     "zh": {
         "reply": "{first}你好，已收到您的请求，我正在处理，有进展会在这里通知您。",
         "phone": "{first}你好，感谢来电。按电话里沟通的，我已登记并开始处理，有进展会在这里更新。",
-        "ask": "麻烦告诉我们具体的报错信息，以及大概是从什么时候开始的？",
-        "answer": "报错是“出现问题，请稍后再试”。昨天下午开始的，我没有改过任何设置。",
+        "ask": "问题是什么时候开始的？之前有没有换设备或更新系统？",
+        "answer": "昨天下午开始的，我这边没有改过任何设置。",
         "confirm": "我们这边已经做了调整，麻烦您确认一下现在是否正常？",
         "confirmed": "现在正常了，非常感谢！",
         "reopen": "不好意思，今天早上又出现同样的问题了。",
@@ -683,9 +693,13 @@ DAY_WEIGHTS = (1.3, 1.1, 1.0, 1.0, 0.8, 0.06, 0.04)  # Monday first: Monday is t
 HOUR_WEIGHTS = {7: 0.2, 8: 0.8, 9: 1.4, 10: 1.3, 11: 1.1, 12: 0.6, 13: 0.9, 14: 1.2}
 HOUR_WEIGHTS |= {15: 1.0, 16: 0.8, 17: 0.5, 18: 0.2, 19: 0.1}
 FATES = ("done", "open", "pending", "on_hold")
-NEWEST_UNTOUCHED = 5  # the newest tickets wait in the queue, nobody has picked them up yet
+NEWEST_UNTOUCHED = 6  # the newest tickets wait in the queue, nobody has picked them up yet
 DUPLICATES = 3
 LINKS = 4
+# Faults that sometimes go away with a restart, which the requester then reports.
+FIXES_ITSELF = frozenset({"vpn", "wifi", "printer", "outlook", "teams", "monitor", "share"})
+# Faults that can come back after they were fixed, so that the requester reopens the ticket.
+RECURS = FIXES_ITSELF | {"password", "mailbox", "erp", "excel", "slow", "internet", "server"}
 LINKABLE = frozenset({"vpn", "wifi", "share", "internet", "printer", "phishing", "erp", "server"})
 
 
@@ -719,16 +733,46 @@ class Spec:
 def ticket_specs(now: datetime, count: int = TICKET_COUNT) -> list[Spec]:
     """The tickets to open, oldest first; no database, so it can be checked on its own."""
     rng = random.Random(SEED)
-    specs = sorted((_spec(rng, now) for _ in range(count)), key=lambda s: s.created)
-    for rank, spec in enumerate(reversed(specs)):
-        age = (now - spec.created) / timedelta(days=1)
-        fate = "new" if rank < NEWEST_UNTOUCHED else rng.choices(FATES, _fate_weights(age))[0]
-        spec.fate = fate
+    specs = sorted((_spec(rng, now, *slot) for slot in _slots(rng, now, count)), key=_created)
+    untouched = 0
+    for spec in reversed(specs):
+        if untouched < NEWEST_UNTOUCHED and spec.channel != Channel.PHONE:
+            spec.fate, untouched = "new", untouched + 1  # phoned-in tickets are open at once
+        else:
+            age = (now - spec.created) / timedelta(days=1)
+            spec.fate = rng.choices(FATES, _fate_weights(age))[0]
     return specs
 
 
-def _spec(rng: random.Random, now: datetime) -> Spec:
-    org = rng.choices(ORGS, [o.weight for o in ORGS])[0]
+def _created(spec: Spec) -> datetime:
+    return spec.created
+
+
+def _slots(rng: random.Random, now: datetime, count: int) -> list[tuple]:
+    """(organization, day, hours) of each ticket, spread by weight over every organization's
+    past working hours: busy and quiet days, but none left empty by chance."""
+    strata = []
+    for org in ORGS:
+        today = now.astimezone(org.tz).date()
+        for day in (today - timedelta(days=back) for back in range(DAYS)):
+            hours = [h for h in HOUR_WEIGHTS if _at(day, h, org.tz) < now - timedelta(hours=1)]
+            weight = sum(HOUR_WEIGHTS[h] for h in hours) * DAY_WEIGHTS[day.weekday()]
+            strata.append((org, day, hours, weight * org.weight * rng.uniform(0.5, 1.5)))
+    step = sum(s[-1] for s in strata) / count
+    position, total, slots = rng.uniform(0, step), 0.0, []
+    for org, day, hours, weight in strata:
+        total += weight
+        while position < total and len(slots) < count:
+            slots.append((org, day, hours))
+            position += step
+    return slots
+
+
+def _at(day, hour: int, tz: ZoneInfo, minute: int = 0, second: int = 0) -> datetime:
+    return datetime.combine(day, time(hour, minute, second), tzinfo=tz)
+
+
+def _spec(rng: random.Random, now: datetime, org: Org, day, hours: list[int]) -> Spec:
     channel = rng.choices(CHANNELS, CHANNEL_WEIGHTS)[0]
     members = [p for p in PEOPLE if p.org == org.slug]
     if channel == Channel.API:  # the customer's HR system, which uses the manager's token
@@ -742,22 +786,9 @@ def _spec(rng: random.Random, now: datetime) -> Spec:
         priority = _nudge(priority, rng)
     words = _words(rng, org, requester)
     variant = rng.randrange(len(issue.subjects))
-    created = _created_at(rng, now, org.tz)
+    hour = rng.choices(hours, [HOUR_WEIGHTS[h] for h in hours])[0]
+    created = _at(day, hour, org.tz, rng.randrange(60), rng.randrange(60))
     return Spec(created, org, requester, issue, channel, priority, words, variant)
-
-
-def _created_at(rng: random.Random, now: datetime, tz: ZoneInfo) -> datetime:
-    """A moment in the last DAYS days, mostly on weekday mornings and early afternoons."""
-    today = now.astimezone(tz).date()
-    hours, weights = list(HOUR_WEIGHTS), list(HOUR_WEIGHTS.values())
-    while True:
-        day = today - timedelta(days=rng.randrange(DAYS))
-        if rng.random() * max(DAY_WEIGHTS) > DAY_WEIGHTS[day.weekday()]:
-            continue
-        clock_time = time(rng.choices(hours, weights)[0], rng.randrange(60), rng.randrange(60))
-        moment = datetime.combine(day, clock_time, tzinfo=tz)
-        if moment < now - timedelta(minutes=10):
-            return moment
 
 
 def _words(rng: random.Random, org: Org, requester: Person) -> dict:
@@ -774,13 +805,15 @@ def _words(rng: random.Random, org: Org, requester: Person) -> dict:
 
 def _fate_weights(age_days: float) -> tuple[float, ...]:
     """Weights of FATES: recent tickets are still being worked on, old ones are done."""
-    if age_days < 3:
-        return (0.35, 0.35, 0.2, 0.1)
-    if age_days < 10:
-        return (0.65, 0.12, 0.13, 0.1)
+    if age_days < 1:
+        return (0.2, 0.45, 0.25, 0.1)
+    if age_days < 5:
+        return (0.45, 0.25, 0.22, 0.08)
+    if age_days < 14:
+        return (0.7, 0.1, 0.12, 0.08)
     if age_days < 30:
         return (0.93, 0.03, 0, 0.04)
-    return (0.98, 0, 0, 0.02)
+    return (1, 0, 0, 0)
 
 
 def _nudge(priority: int, rng: random.Random) -> int:
@@ -846,7 +879,6 @@ def _create_person(person: Person, orgs: dict[str, Organization]) -> User:
         email=person.email,
         role=person.role,
         organization=orgs.get(person.org),
-        password=DEMO_PASSWORD,
         first_name=person.first,
         last_name=person.last,
         is_org_manager=person.manager,
@@ -879,14 +911,18 @@ def _create_categories() -> dict[str, Category]:
 
 
 def _set_profiles(users: dict[str, User], since: datetime) -> None:
-    """Language and time zone, which `create_user` does not take; and a joining date that
-    predates the users' tickets (`date_joined` defaults to the real now, not the clock)."""
+    """What `create_user` does not take: language, time zone, a joining date before the
+    first ticket (`date_joined` is the real now, not the clock), and the password, hashed
+    once for all: one argon2 hash costs about 0.2 s, so one each would take seconds."""
+    password = make_password(DEMO_PASSWORD)
     by_profile: dict[tuple[str, str], list[int]] = {}
     for person in PEOPLE:
         language = "zh-hans" if person.lang == "zh" else ""
         by_profile.setdefault((language, person.tz), []).append(users[person.username].pk)
     for (language, tz), pks in by_profile.items():
-        User.objects.filter(pk__in=pks).update(language=language, time_zone=tz, date_joined=since)
+        User.objects.filter(pk__in=pks).update(
+            password=password, language=language, time_zone=tz, date_joined=since
+        )
 
 
 @dataclass(order=True)
@@ -932,7 +968,9 @@ class Story:
         self.requester = desk.users[spec.requester.username]
         self.agent: User | None = None
         self.category = desk.categories[spec.issue.category]
-        self.tags = [*spec.issue.tags, *(["vip"] if spec.requester.manager else [])]
+        # The customer's manager gets the VIP treatment; their HR system's tickets do not.
+        self.vip = spec.requester.manager and spec.channel != Channel.API
+        self.tags = [*spec.issue.tags, *(["vip"] if self.vip else [])]
         self.reply_channel = REPLY_CHANNEL.get(spec.channel, spec.channel)
 
     # Scheduling
@@ -982,7 +1020,7 @@ class Story:
         self.open()
         if self.spec.fate == "new" or not self.triage():
             return
-        if self.spec.requester.manager:
+        if self.vip:
             self.flag_vip()
         self.investigate()
         if self.spec.fate == "pending" or self.rng.random() < 0.25:
@@ -1040,14 +1078,7 @@ class Story:
     def escalate(self, tier: int, reason: str) -> None:
         """Up a tier with a reason; someone there takes the ticket over."""
         group = self.escalation_group(tier)
-        reason = reason.format_map(self.spec.words)
-        escalate = lambda: tickets.escalate_ticket(  # noqa: E731
-            actor=self.agent,
-            ticket=self.ticket,
-            reason=reason,
-            channel=WEB,
-            group=self.desk.groups[group],
-        )
+        escalate = self.escalate_call(self.agent, reason, group)
         if not self.after(30, 1440, escalate):
             return
         agent = self.pick(group)
@@ -1058,6 +1089,16 @@ class Story:
                 10, 240, self.update(agent, assignee=agent), self.say(agent, "takeover", **words)
             )
 
+    def escalate_call(self, actor: User, reason: str, group: str):
+        reason = reason.format_map(self.spec.words)
+        return lambda: tickets.escalate_ticket(
+            actor=actor,
+            ticket=self.ticket,
+            reason=reason,
+            channel=WEB,
+            group=self.desk.groups[group],
+        )
+
     def escalation_group(self, tier: int) -> str:
         if tier >= 3:
             return "infrastructure"
@@ -1067,12 +1108,17 @@ class Story:
         )
 
     def ask(self) -> None:
-        """The agent needs something from the requester: pending until they answer."""
+        """The agent needs something from the requester: pending until they answer. Quick
+        fixes have nothing to ask, so the agent asks whether the fix worked."""
+        issue = self.spec.issue
+        ask, answer = (
+            ("confirm", "confirmed") if issue.quick and not issue.ask else ("ask", "answer")
+        )
         asked = self.after(
-            20, 1440, self.say(self.agent, "ask"), self.update(self.agent, status="pending")
+            20, 1440, self.say(self.agent, ask), self.update(self.agent, status="pending")
         )
         if asked and self.spec.fate != "pending":
-            self.after(20, 2880, self.say(self.requester, "answer", channel=self.reply_channel))
+            self.after(20, 2880, self.say(self.requester, answer, channel=self.reply_channel))
 
     def wants_hold(self) -> bool:
         return (bool(self.spec.issue.hold) and self.rng.random() < 0.2) or self.rng.random() < 0.03
@@ -1091,20 +1137,20 @@ class Story:
             self.after(1440, 7 * 1440, back, self.say(self.agent, "unhold"))
 
     def resolve(self) -> None:
-        if self.rng.random() < 0.25:  # the agent checks with the requester first
+        """The fix, told by the agent or, when it went away by itself, by the requester."""
+        issue = self.spec.issue
+        if not issue.quick and self.rng.random() < 0.25:  # the agent checks with them first
             check = self.update(self.agent, status="pending")
             self.after(30, 1440, self.say(self.agent, "confirm"), check)
             self.after(20, 1440, self.say(self.requester, "confirmed", channel=self.reply_channel))
-        low, high = (3, 60) if self.spec.issue.quick else (20, 2880)
-        if self.rng.random() < 0.08:  # it sorted itself out; the requester says so
+        if issue.key in FIXES_ITSELF and self.rng.random() < 0.1:
             actor, key, channel = self.requester, "self_solved", self.reply_channel
         else:
             actor, key, channel = self.agent, "solution", WEB
+        low, high = (3, 60) if issue.quick else (20, 2880)
         solve = self.update(actor, channel, status="resolved")
-        if (
-            self.after(low, high, self.say(actor, key, channel=channel), solve)
-            and self.rng.random() < 0.05
-        ):
+        solved = self.after(low, high, self.say(actor, key, channel=channel), solve)
+        if solved and issue.key in RECURS and self.rng.random() < 0.07:
             self.reopen()
 
     def reopen(self) -> None:
@@ -1114,8 +1160,8 @@ class Story:
         self.after(30, 600, self.say(self.agent, "refix"), solve)
 
     def close(self) -> None:
-        """An hourly job closes tickets resolved more than three days ago: the system does it."""
-        due = (self.t + timedelta(hours=72)).replace(minute=0, second=0, microsecond=0)
+        """An hourly job closes tickets a week after they were resolved: the system does it."""
+        due = (self.t + timedelta(days=7)).replace(minute=0, second=0, microsecond=0)
         self.at(
             due + timedelta(hours=1, minutes=self.rng.uniform(1, 4)),
             self.update(None, status="closed"),

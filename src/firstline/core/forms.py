@@ -23,13 +23,18 @@ class MultipleFileField(forms.FileField):
         return [super().clean(data, initial)] if data else []
 
 
-def add_service_error(form: forms.Form, exc: ServiceError) -> None:
-    """Shows a service's refusal on the form: on the fields it names, else above the form."""
-    placed = False
+def add_service_error(
+    form: forms.Form, exc: ServiceError, rename: dict[str, str] | None = None
+) -> None:
+    """Shows a service's refusal on the form: field errors next to their fields, anything
+    else (or a refusal without field errors) at the top of the form."""
+    unplaced = False
     for field, messages in exc.errors.items():
-        for message in messages:
-            if field in form.fields:
-                form.add_error(field, message)
-                placed = True
-    if not placed:
+        target = (rename or {}).get(field, field)
+        if target in form.fields:
+            for message in messages:
+                form.add_error(target, message)
+        else:
+            unplaced = True
+    if unplaced or not exc.errors:
         form.add_error(None, exc.message)

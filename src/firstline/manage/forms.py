@@ -1,21 +1,14 @@
 """Forms of the administration pages: they parse input; the services decide what is allowed."""
 
 from django import forms
+from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.utils.translation import gettext_lazy as _
 
 from firstline.accounts.models import STAFF_ROLES, Group, Organization, Role, User
 from firstline.accounts.selectors import UserFilters
 from firstline.core.errors import ServiceError
+from firstline.core.forms import add_service_error
 from firstline.tickets.models import Category
-
-
-def add_service_error(form: forms.Form, error: ServiceError) -> None:
-    """Shows a refusal from a service next to the fields it names, or above the form."""
-    if not error.errors:
-        form.add_error(None, error.message)
-    for field, messages in error.errors.items():
-        for message in messages:
-            form.add_error(field if field in form.fields else None, message)
 
 
 def submit(form: forms.Form, action) -> bool:
@@ -100,7 +93,10 @@ class UserDetailsForm(forms.Form):
     last_name = forms.CharField(label=_("Last name"), max_length=150, required=False)
     role = forms.ChoiceField(label=_("Role"), choices=Role.choices, initial=Role.REQUESTER)
     organization = forms.ModelChoiceField(
-        label=_("Organization"), required=False, queryset=_organizations()
+        label=_("Organization"),
+        required=False,
+        queryset=_organizations(),
+        empty_label=_("No organization"),
     )
     is_org_manager = forms.BooleanField(
         label=_("Organization manager"),
@@ -110,7 +106,12 @@ class UserDetailsForm(forms.Form):
 
 
 class UserCreateForm(UserDetailsForm):
-    username = forms.CharField(label=_("Username"), max_length=150)
+    username = forms.CharField(
+        label=_("Username"),
+        max_length=150,
+        validators=[UnicodeUsernameValidator()],
+        help_text=_("Letters, digits and @ . + - _ only."),
+    )
     password = forms.CharField(
         label=_("Initial password"),
         required=False,
@@ -151,7 +152,7 @@ class UserEditForm(UserDetailsForm):
 
 class GroupForm(forms.Form):
     name = forms.CharField(label=_("Name"), max_length=200)
-    tier = forms.IntegerField(label=_("Tier"), min_value=1, max_value=9, initial=1)
+    tier = forms.IntegerField(label=_("Tier"), min_value=1, max_value=99, initial=1)
     description = forms.CharField(label=_("Description"), required=False, widget=forms.Textarea)
     members = PersonChoiceField(
         label=_("Members"),

@@ -4,34 +4,24 @@ from django import forms
 from django.conf import settings
 from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.template.defaultfilters import filesizeformat
+from django.utils.functional import lazy
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from firstline.accounts.selectors import organization_for_email
-from firstline.core.errors import ServiceError
+from firstline.core.forms import MultipleFileField
 from firstline.tickets import selectors
 from firstline.tickets.models import Category, Priority
 
 
-class MultipleFileInput(forms.ClearableFileInput):
-    allow_multiple_selected = True
-
-
-class MultipleFileField(forms.FileField):
-    """Any number of files, each checked like a single FileField and against the size limit;
-    cleans to a list (empty when nothing was chosen)."""
-
-    def __init__(self, *args, **kwargs):
-        kwargs.setdefault("widget", MultipleFileInput(attrs={"multiple": True}))
-        kwargs.setdefault("required", False)
-        super().__init__(*args, **kwargs)
+class AttachmentsField(MultipleFileField):
+    """Any number of files, each within settings.MAX_ATTACHMENT_SIZE (the service checks it
+    again; checking here names every file that is too large, and keeps the rest of the form)."""
 
     def clean(self, data, initial=None):
-        files = [f for f in (data if isinstance(data, list | tuple) else [data]) if f]
-        if not files:
-            return super().clean(None, initial) and []
-        cleaned = [super(MultipleFileField, self).clean(f, initial) for f in files]
+        files = super().clean(data, initial)
         limit = settings.MAX_ATTACHMENT_SIZE
-        too_large = [f.name for f in cleaned if f.size > limit]
+        too_large = [f.name for f in files if f.size > limit]
         if too_large:
             raise forms.ValidationError(
                 [
@@ -43,30 +33,17 @@ class MultipleFileField(forms.FileField):
                     for name in too_large
                 ]
             )
-        return cleaned
+        return files
 
 
-def attachments_field() -> MultipleFileField:
-    return MultipleFileField(
-        label=_("Attachments"),
-        help_text=_("Screenshots or documents, up to %(limit)s each.")
-        % {"limit": filesizeformat(settings.MAX_ATTACHMENT_SIZE)},
-    )
+def _attachments_help() -> str:
+    limit = filesizeformat(settings.MAX_ATTACHMENT_SIZE)
+    return gettext("Screenshots or documents, up to %(limit)s each.") % {"limit": limit}
 
 
-def add_service_error(form: forms.Form, exc: ServiceError, rename: dict[str, str] = {}) -> None:  # noqa: B006
-    """Shows a service's refusal on the form: field errors next to their fields, anything
-    else (or a refusal without field errors) at the top of the form."""
-    unplaced = False
-    for field, messages in exc.errors.items():
-        target = rename.get(field, field)
-        if target in form.fields:
-            for message in messages:
-                form.add_error(target, message)
-        else:
-            unplaced = True
-    if unplaced or not exc.errors:
-        form.add_error(None, exc.message)
+def attachments_field() -> AttachmentsField:
+    # Lazy: read in the reader's language and with the limit as it is when shown.
+    return AttachmentsField(label=_("Attachments"), help_text=lazy(_attachments_help, str)())
 
 
 class RequestForm(forms.Form):

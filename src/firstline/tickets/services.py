@@ -784,7 +784,7 @@ def update_category(
     if siblings.filter(name__iexact=name).exists():
         message = _("The category '%(name)s' already exists there.") % {"name": name}
         raise Conflict.for_field("name", message)
-    parent = category.parent
+    parent = Category.objects.filter(pk=category.parent_id).first()  # fresh: its full name
     if is_active and parent is not None and not parent.is_active:
         message = _("Its parent category '%(parent)s' is inactive.") % {"parent": parent}
         raise InvalidInput.for_field("is_active", message)

@@ -31,7 +31,9 @@ def group_edit(request, slug):
     group = found(selectors.get_group, request.user, slug)
     form = GroupEditForm(request.POST or None, group=group)
     if request.method == "POST":
-        if submit(form, lambda data: services.update_group(actor=request.user, group=group, **data)):
+        if submit(
+            form, lambda data: services.update_group(actor=request.user, group=group, **data)
+        ):
             messages.success(request, _("The group was saved."))
             return redirect("manage:group_edit", slug=slug)
         group.refresh_from_db()  # a refused change may have altered it in memory

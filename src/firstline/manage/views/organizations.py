@@ -29,15 +29,17 @@ def organization_create(request):
     return render_page(request, "manage/organization_create.html", "organizations", {"form": form})
 
 
+def _organization_form(organization, data=None):
+    initial = {"name": organization.name, "is_active": organization.is_active}
+    return OrganizationForm(data, initial=initial)
+
+
 def _organization_page(request, organization, form=None, domain_form=None):
-    form = form or OrganizationForm(
-        initial={"name": organization.name, "is_active": organization.is_active}
-    )
     context = {
         "organization": organization,
         "domains": organization.domains.all(),
-        "form": form,
-        "domain_form": domain_form or DomainForm(),
+        "form": form if form is not None else _organization_form(organization),
+        "domain_form": domain_form if domain_form is not None else DomainForm(),
     }
     return render_page(request, "manage/organization_edit.html", "organizations", context)
 
@@ -45,7 +47,7 @@ def _organization_page(request, organization, form=None, domain_form=None):
 @manager_required
 def organization_edit(request, slug):
     organization = found(selectors.get_organization, request.user, slug)
-    form = OrganizationForm(request.POST or None)
+    form = _organization_form(organization, request.POST or None)
     if request.method == "POST" and submit(
         form,
         lambda data: services.update_organization(
@@ -54,7 +56,7 @@ def organization_edit(request, slug):
     ):
         messages.success(request, _("The organization was saved."))
         return redirect("manage:organization_edit", slug=slug)
-    return _organization_page(request, organization, form=form if form.is_bound else None)
+    return _organization_page(request, organization, form=form)
 
 
 @manager_required

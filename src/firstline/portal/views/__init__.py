@@ -1,0 +1,1 @@
+"""Views of the self-service portal, where requesters open and follow their requests."""
