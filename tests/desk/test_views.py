@@ -61,7 +61,9 @@ def test_agent_cannot_see_a_ticket_outside_their_groups_unless_assigned(client, 
 def test_unassigned_queue_lists_new_tickets_of_my_groups(agent_client, desk, new_ticket):
     mine = new_ticket(subject="Outlook keeps asking for password")
     other = services.escalate_ticket(
-        actor=desk.supervisor, ticket=new_ticket(subject="Server room too warm"), reason="r",
+        actor=desk.supervisor,
+        ticket=new_ticket(subject="Server room too warm"),
+        reason="r",
         channel="web",
     )
     response = agent_client.get(reverse("desk:queue", args=["unassigned"]))
@@ -100,8 +102,11 @@ def test_agent_replies_publicly_and_internally_with_a_file(agent_client, desk, n
     agent_client.post(url, {"body": "Known issue", "visibility": "internal"})
     response = agent_client.post(
         url,
-        {"body": "Please restart", "visibility": "public",
-         "files": SimpleUploadedFile("steps.txt", b"1. restart")},
+        {
+            "body": "Please restart",
+            "visibility": "public",
+            "files": SimpleUploadedFile("steps.txt", b"1. restart"),
+        },
     )
     assert response.status_code == 302
     page = agent_client.get(reverse("desk:ticket", args=[ticket.pk])).content.decode()
@@ -120,8 +125,12 @@ def test_empty_reply_shows_an_error_and_keeps_nothing(agent_client, new_ticket):
 
 def props(ticket, **changes):
     data = {
-        "version": ticket.version, "status": ticket.status, "priority": ticket.priority_key,
-        "category": "", "group": ticket.group_id or "", "assignee": ticket.assignee_id or "",
+        "version": ticket.version,
+        "status": ticket.status,
+        "priority": ticket.priority_key,
+        "category": "",
+        "group": ticket.group_id or "",
+        "assignee": ticket.assignee_id or "",
         "tags": "",
     }
     return {**data, **changes}
@@ -135,7 +144,11 @@ def test_properties_are_saved_and_recorded(agent_client, desk, new_ticket):
     )
     assert response.status_code == 302
     ticket.refresh_from_db()
-    assert (ticket.priority_key, ticket.assignee, ticket.status) == ("urgent", desk.l1_agent, "open")
+    assert (ticket.priority_key, ticket.assignee, ticket.status) == (
+        "urgent",
+        desk.l1_agent,
+        "open",
+    )
     assert sorted(t.name for t in ticket.tags.all()) == ["floor3", "printer"]
     fields = set(TicketEvent.objects.filter(ticket=ticket).values_list("field", flat=True))
     assert {"priority", "assignee", "status", "tags"} <= fields
@@ -158,7 +171,9 @@ def test_stale_save_shows_what_changed_and_keeps_the_agents_input(agent_client, 
 
 def test_invalid_transition_is_a_form_error(agent_client, new_ticket):
     ticket = new_ticket()
-    response = agent_client.post(reverse("desk:update", args=[ticket.pk]), props(ticket, status="closed"))
+    response = agent_client.post(
+        reverse("desk:update", args=[ticket.pk]), props(ticket, status="closed")
+    )
     assert response.status_code == 400
     assert "errorlist" in response.content.decode()
 
@@ -188,20 +203,26 @@ def test_merge_into_an_invisible_ticket_is_a_form_error(agent_client, desk, new_
 def test_new_ticket_on_behalf_records_the_channel(agent_client, desk):
     response = agent_client.post(
         reverse("desk:new_ticket"),
-        {"requester": "carol@example.com", "channel": "phone", "subject": "Laptop won't boot",
-         "priority": "high"},
+        {
+            "requester": "carol@example.com",
+            "channel": "phone",
+            "subject": "Laptop won't boot",
+            "priority": "high",
+        },
     )
     assert response.status_code == 302
     ticket = Ticket.objects.get(subject="Laptop won't boot")
     assert (ticket.requester, ticket.channel, ticket.organization) == (
-        desk.carol, "phone", desk.globex,
+        desk.carol,
+        "phone",
+        desk.globex,
     )
 
 
 def test_new_ticket_with_unknown_requester_is_a_form_error(agent_client):
     response = agent_client.post(
-        reverse("desk:new_ticket"), {"requester": "nobody", "channel": "phone", "subject": "x",
-                                     "priority": "normal"},
+        reverse("desk:new_ticket"),
+        {"requester": "nobody", "channel": "phone", "subject": "x", "priority": "normal"},
     )
     assert response.status_code == 400
     assert "Nobody with this username" in response.content.decode()
@@ -209,8 +230,9 @@ def test_new_ticket_with_unknown_requester_is_a_form_error(agent_client):
 
 def test_bulk_assign_reports_changed_and_refused(agent_client, desk, new_ticket):
     ok = new_ticket()
-    closed = services.update_ticket(actor=desk.supervisor, ticket=new_ticket(), channel="web",
-                                    status="resolved")
+    closed = services.update_ticket(
+        actor=desk.supervisor, ticket=new_ticket(), channel="web", status="resolved"
+    )
     services.update_ticket(actor=desk.supervisor, ticket=closed, channel="web", status="closed")
     response = agent_client.post(
         reverse("desk:bulk"),
@@ -230,7 +252,9 @@ def test_saved_filter_appears_in_the_sidebar(agent_client):
     assert "Urgent VPN" in page and "?q=VPN" in page
 
 
-def test_queue_page_query_count_does_not_grow_with_rows(client, desk, new_ticket, django_assert_max_num_queries):
+def test_queue_page_query_count_does_not_grow_with_rows(
+    client, desk, new_ticket, django_assert_max_num_queries
+):
     client.force_login(desk.supervisor)
     url = reverse("desk:queue", args=["all"])
     for _ in range(3):
@@ -239,7 +263,10 @@ def test_queue_page_query_count_does_not_grow_with_rows(client, desk, new_ticket
         client.get(url)
     for i in range(40):
         services.create_ticket(
-            actor=desk.l1_agent, requester=desk.carol, subject=f"T{i}", tags=["x"],
+            actor=desk.l1_agent,
+            requester=desk.carol,
+            subject=f"T{i}",
+            tags=["x"],
             assignee=desk.l1_agent,
         )
     with django_assert_max_num_queries(len(few.captured_queries)):
@@ -257,7 +284,10 @@ def test_ticket_page_query_count_does_not_grow_with_conversation(
         client.get(url)
     for i in range(20):
         services.post_reply(
-            actor=desk.l1_agent, ticket=ticket, body=f"reply {i}", channel="web",
+            actor=desk.l1_agent,
+            ticket=ticket,
+            body=f"reply {i}",
+            channel="web",
             uploads=[(SimpleUploadedFile(f"f{i}.txt", b"x"), f"f{i}.txt", "text/plain")],
         )
         new_ticket()

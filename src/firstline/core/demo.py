@@ -14,7 +14,6 @@ from zoneinfo import ZoneInfo
 
 from django.contrib.auth.hashers import make_password
 from django.db import transaction
-from django.utils import timezone
 
 from firstline.accounts import services as accounts
 from firstline.accounts.models import Group, Organization, Role, User
@@ -35,6 +34,8 @@ WEB = Channel.WEB
 
 @dataclass(frozen=True)
 class Org:
+    """A client organization; its time zone sets the hours its people work and write in."""
+
     slug: str
     name: str
     tz: ZoneInfo
@@ -69,6 +70,8 @@ SHANGHAI = "Asia/Shanghai"
 
 @dataclass(frozen=True)
 class Person:
+    """Someone at the MSP or at a client; `lang` is the language they write tickets in."""
+
     username: str
     first: str  # Chinese names go whole in `first` so that display names read right
     last: str
@@ -621,6 +624,8 @@ GENERIC = {
         "keep you posted here.",
         "phone": "Thanks for your call, {first}. As discussed, I've logged this and I'm on it; "
         "I'll update you here.",
+        "walk_in": "Thanks for coming by, {first}. As we discussed at the desk, I've logged this "
+        "and I'm on it; I'll update you here.",
         "ask": "Could you tell us when this started, and whether anything changed just before "
         "(new device, moved desk, updates)?",
         "answer": "It started yesterday afternoon. Nothing changed on my side as far as I know.",
@@ -642,6 +647,7 @@ GENERIC = {
     "zh": {
         "reply": "{first}你好，已收到您的请求，我正在处理，有进展会在这里通知您。",
         "phone": "{first}你好，感谢来电。按电话里沟通的，我已登记并开始处理，有进展会在这里更新。",
+        "walk_in": "{first}你好，感谢您来服务台。问题我已登记并开始处理，有进展会在这里更新。",
         "ask": "问题是什么时候开始的？之前有没有换设备或更新系统？",
         "answer": "昨天下午开始的，我这边没有改过任何设置。",
         "confirm": "我们这边已经做了调整，麻烦您确认一下现在是否正常？",
@@ -687,8 +693,9 @@ FILLERS = {
 
 # --- When and what: the tickets to open, decided before anything is written -------------
 
-CHANNELS = (Channel.WEB, Channel.EMAIL, Channel.PHONE, Channel.CHAT, Channel.API)
-CHANNEL_WEIGHTS = (0.34, 0.30, 0.16, 0.12, 0.08)
+CHANNELS = (Channel.WEB, Channel.EMAIL, Channel.PHONE, Channel.CHAT, Channel.WALK_IN, Channel.API)
+CHANNEL_WEIGHTS = (0.32, 0.29, 0.15, 0.11, 0.05, 0.08)
+BY_AGENT = frozenset({Channel.PHONE, Channel.WALK_IN})  # the agent opens these for the requester
 DAY_WEIGHTS = (1.3, 1.1, 1.0, 1.0, 0.8, 0.06, 0.04)  # Monday first: Monday is the busiest
 HOUR_WEIGHTS = {7: 0.2, 8: 0.8, 9: 1.4, 10: 1.3, 11: 1.1, 12: 0.6, 13: 0.9, 14: 1.2}
 HOUR_WEIGHTS |= {15: 1.0, 16: 0.8, 17: 0.5, 18: 0.2, 19: 0.1}
@@ -736,8 +743,8 @@ def ticket_specs(now: datetime, count: int = TICKET_COUNT) -> list[Spec]:
     specs = sorted((_spec(rng, now, *slot) for slot in _slots(rng, now, count)), key=_created)
     untouched = 0
     for spec in reversed(specs):
-        if untouched < NEWEST_UNTOUCHED and spec.channel != Channel.PHONE:
-            spec.fate, untouched = "new", untouched + 1  # phoned-in tickets are open at once
+        if untouched < NEWEST_UNTOUCHED and spec.channel not in BY_AGENT:
+            spec.fate, untouched = "new", untouched + 1  # an agent's own tickets are open at once
         else:
             age = (now - spec.created) / timedelta(days=1)
             spec.fate = rng.choices(FATES, _fate_weights(age))[0]
@@ -755,7 +762,7 @@ def _slots(rng: random.Random, now: datetime, count: int) -> list[tuple]:
     for org in ORGS:
         today = now.astimezone(org.tz).date()
         for day in (today - timedelta(days=back) for back in range(DAYS)):
-            hours = [h for h in HOUR_WEIGHTS if _at(day, h, org.tz) < now - timedelta(hours=1)]
+            hours = [h for h in HOUR_WEIGHTS if _at(day, h, org.tz) < now - timedelta(hours=2)]
             weight = sum(HOUR_WEIGHTS[h] for h in hours) * DAY_WEIGHTS[day.weekday()]
             strata.append((org, day, hours, weight * org.weight * rng.uniform(0.5, 1.5)))
     step = sum(s[-1] for s in strata) / count
@@ -862,14 +869,21 @@ class Desk:
 def _create_desk(since: datetime) -> Desk:
     """Everything but tickets, dated `since` so that it predates the first ticket."""
     with clock.frozen_at(since):
-        orgs = {
-            o.slug: accounts.create_organization(actor=None, slug=o.slug, name=o.name) for o in ORGS
-        }
+        orgs = {o.slug: _create_org(o) for o in ORGS}
         users = {p.username: _create_person(p, orgs) for p in PEOPLE}
         groups = {g[0]: _create_group(g, users, orgs) for g in GROUPS}
         categories = _create_categories()
     _set_profiles(users, since)
     return Desk(orgs, users, groups, categories)
+
+
+def _create_org(org: Org) -> Organization:
+    """An organization and its e-mail domain, so that its people's mail is recognised."""
+    organization = accounts.create_organization(actor=None, slug=org.slug, name=org.name)
+    accounts.add_organization_domain(
+        actor=None, organization=organization, domain=f"{org.slug}.example.com"
+    )
+    return organization
 
 
 def _create_person(person: Person, orgs: dict[str, Organization]) -> User:
@@ -911,22 +925,28 @@ def _create_categories() -> dict[str, Category]:
 
 
 def _set_profiles(users: dict[str, User], since: datetime) -> None:
-    """What `create_user` does not take: language, time zone, a joining date before the
-    first ticket (`date_joined` is the real now, not the clock), and the password, hashed
-    once for all: one argon2 hash costs about 0.2 s, so one each would take seconds."""
-    password = make_password(DEMO_PASSWORD)
-    by_profile: dict[tuple[str, str], list[int]] = {}
+    """Language and time zone, which `create_user` does not take; then, in one query, the
+    password, hashed once for all (an argon2 hash costs 0.05-0.2 s: one each would take
+    seconds), and a joining date before the first ticket (`date_joined` is not clock-driven)."""
     for person in PEOPLE:
+        user = users[person.username]
         language = "zh-hans" if person.lang == "zh" else ""
-        by_profile.setdefault((language, person.tz), []).append(users[person.username].pk)
-    for (language, tz), pks in by_profile.items():
-        User.objects.filter(pk__in=pks).update(
-            password=password, language=language, time_zone=tz, date_joined=since
+        accounts.update_profile(
+            user=user,
+            first_name=user.first_name,
+            last_name=user.last_name,
+            language=language,
+            time_zone=person.tz,
         )
+    User.objects.filter(pk__in=[u.pk for u in users.values()]).update(
+        password=make_password(DEMO_PASSWORD), date_joined=since
+    )
 
 
 @dataclass(order=True)
 class Step:
+    """One service call; `seq` keeps calls planned for the same moment in planning order."""
+
     when: datetime
     seq: int
     run: object = field(compare=False)
@@ -953,7 +973,11 @@ class Plan:
                 step.run()
 
 
-REPLY_CHANNEL = {Channel.PHONE: Channel.EMAIL, Channel.API: Channel.WEB}
+REPLY_CHANNEL = {
+    Channel.PHONE: Channel.EMAIL,
+    Channel.WALK_IN: Channel.EMAIL,
+    Channel.API: Channel.WEB,
+}
 
 
 class Story:
@@ -1017,6 +1041,7 @@ class Story:
     # The story
 
     def tell(self) -> None:
+        """Opened, triaged, worked on, resolved and closed, stopping early as `fate` says."""
         self.open()
         if self.spec.fate == "new" or not self.triage():
             return
@@ -1034,22 +1059,22 @@ class Story:
             self.close()
 
     def open(self) -> None:
-        """Requesters open their own tickets; on the phone, the agent opens it for them."""
+        """Requesters open their own tickets; on the phone or at the desk, the agent does."""
         spec = self.spec
         fields = dict(subject=spec.subject, description=spec.description, channel=spec.channel)
         fields |= dict(priority=spec.priority, actor=self.requester)
-        if spec.channel == Channel.PHONE:
+        if spec.channel in BY_AGENT:
             self.agent = self.pick("service-desk")
             fields |= dict(actor=self.agent, requester=self.requester, assignee=self.agent)
             fields |= dict(tags=self.tags)
-        if spec.channel in (Channel.WEB, Channel.API, Channel.PHONE):
+        if spec.channel in {Channel.WEB, Channel.API} | BY_AGENT:
             fields["category"] = self.category  # forms and agents pick one; e-mail and chat don't
         self.at(spec.created, self.create(**fields))
 
     def triage(self) -> bool:
         """L1 takes the ticket, sets what the requester could not, and answers."""
-        if self.spec.channel == Channel.PHONE:
-            return self.after(1, 6, self.say(self.agent, "phone"))
+        if self.spec.channel in BY_AGENT:
+            return self.after(1, 6, self.say(self.agent, self.spec.channel))
         self.agent = self.pick("service-desk")
         changes = {"assignee": self.agent, "category": self.category}
         if self.tags:
@@ -1185,7 +1210,9 @@ def _plan_duplicates(stories: list[Story], plan: Plan, rng: random.Random) -> No
     candidates = [
         s
         for s in stories
-        if s.spec.channel in (Channel.WEB, Channel.EMAIL) and s.spec.created < old_enough
+        if s.spec.channel in (Channel.WEB, Channel.EMAIL)
+        and s.spec.created < old_enough
+        and not s.spec.issue.quick  # a reminder after a quick fix would make no sense
     ]
     for original in rng.sample(candidates, DUPLICATES):
         spec = original.spec
@@ -1248,7 +1275,7 @@ def load_demo_data(*, stdout) -> list[tuple[str, str]]:
             f"Loading the demo data: {len(ORGS)} organizations, {len(PEOPLE)} people, "
             f"about {TICKET_COUNT} tickets over {DAYS} days..."
         )
-        now = timezone.now()
+        now = clock.now()
         desk = _create_desk(now - timedelta(days=DAYS + 30))
         _create_tickets(desk, now)
         count = Ticket.objects.filter(organization__in=desk.orgs.values()).count()
@@ -1267,7 +1294,7 @@ def _logins() -> list[tuple[str, str]]:
 
 def _describe(person: Person) -> str:
     if person.role == Role.ADMIN:
-        return "Administrator (also /admin/)"
+        return "Administrator (also /django-admin/)"
     if person.role == Role.SUPERVISOR:
         return "Supervisor, sees every queue"
     if person.role == Role.AGENT:
