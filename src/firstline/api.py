@@ -1,6 +1,7 @@
 """The REST API under /api/v1/: authentication, error format and the routers of each app."""
 
 from django.http import Http404
+from django.utils.translation import gettext as _
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.security import HttpBearer
@@ -40,9 +41,10 @@ def _field_name(loc: list) -> str:
 def on_validation_error(request, exc: ValidationError):
     errors: dict[str, list[str]] = {}
     for error in exc.errors:
-        errors.setdefault(_field_name(error.get("loc", [])), []).append(error.get("msg", "Invalid"))
+        field = _field_name(error.get("loc", []))
+        errors.setdefault(field, []).append(error.get("msg", _("Invalid")))
     return api.create_response(
-        request, {"message": "The request is not valid.", "errors": errors}, status=422
+        request, {"message": _("The request is not valid."), "errors": errors}, status=422
     )
 
 
@@ -56,7 +58,7 @@ def on_service_error(request, exc: ServiceError):
 def on_authentication_error(request, exc: AuthenticationError):
     response = api.create_response(
         request,
-        {"message": "Authentication required: send 'Authorization: Bearer <token>'."},
+        {"message": _("Authentication required: send 'Authorization: Bearer <token>'.")},
         status=401,
     )
     response["WWW-Authenticate"] = "Bearer"
@@ -70,7 +72,7 @@ def on_http_error(request, exc: HttpError):
 
 @api.exception_handler(Http404)
 def on_not_found(request, exc: Http404):
-    return api.create_response(request, {"message": "Not found.", "errors": {}}, status=404)
+    return api.create_response(request, {"message": _("Not found."), "errors": {}}, status=404)
 
 
 def _mount_routers() -> None:

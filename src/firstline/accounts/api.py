@@ -1,5 +1,6 @@
 from typing import Literal
 
+from django.utils.translation import gettext as _
 from ninja import Field, Router, Schema, Status
 from ninja.pagination import LimitOffsetPagination, paginate
 from pydantic import ConfigDict
@@ -80,7 +81,7 @@ class GroupIn(StrictSchema):
 
 def _require_staff(request) -> None:
     if not request.user.is_agent:
-        raise NotAllowed("Only help desk staff can list these.")
+        raise NotAllowed(_("Only help desk staff can list these."))
 
 
 @router.get("/organizations", response=list[OrganizationOut])

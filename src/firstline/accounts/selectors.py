@@ -4,6 +4,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db.models import Count, Q, QuerySet
+from django.utils.translation import gettext as _
 
 from firstline.core.errors import NotFound
 
@@ -33,21 +34,21 @@ def groups_for(user: User) -> QuerySet[Group]:
 def get_organization(user: User, slug: str) -> Organization:
     org = organizations_for(user).filter(slug=slug).first()
     if org is None:
-        raise NotFound.for_field("organization", f"No organization '{slug}'.")
+        raise NotFound.for_field("organization", _("No organization '%(slug)s'.") % {"slug": slug})
     return org
 
 
 def get_user(user: User, username: str) -> User:
     found = users_for(user).filter(username=username).first()
     if found is None:
-        raise NotFound.for_field("user", f"No user '{username}'.")
+        raise NotFound.for_field("user", _("No user '%(username)s'.") % {"username": username})
     return found
 
 
 def get_group(user: User, slug: str) -> Group:
     group = groups_for(user).filter(slug=slug).first()
     if group is None:
-        raise NotFound.for_field("group", f"No group '{slug}'.")
+        raise NotFound.for_field("group", _("No group '%(slug)s'.") % {"slug": slug})
     return group
 
 

@@ -24,7 +24,7 @@ TOKEN_TOUCH_INTERVAL = timedelta(minutes=1)
 def require_manager(actor: User | None) -> None:
     """Supervisors and admins manage the help desk's people; `None` is the command line."""
     if actor is not None and not actor.sees_all_tickets:
-        raise NotAllowed("Only supervisors and administrators can do this.")
+        raise NotAllowed(_("Only supervisors and administrators can do this."))
 
 
 def _check_slug(slug: str) -> None:
@@ -32,7 +32,7 @@ def _check_slug(slug: str) -> None:
         validate_slug(slug)
     except ValidationError:
         raise InvalidInput.for_field(
-            "slug", "Use only letters, numbers, hyphens and underscores."
+            "slug", _("Use only letters, numbers, hyphens and underscores.")
         ) from None
 
 
@@ -41,9 +41,10 @@ def create_organization(*, actor: User | None, slug: str, name: str) -> Organiza
     require_manager(actor)
     _check_slug(slug)
     if not name.strip():
-        raise InvalidInput.for_field("name", "A name is required.")
+        raise InvalidInput.for_field("name", _("A name is required."))
     if Organization.objects.filter(slug=slug).exists():
-        raise Conflict.for_field("slug", f"An organization '{slug}' already exists.")
+        message = _("An organization '%(slug)s' already exists.") % {"slug": slug}
+        raise Conflict.for_field("slug", message)
     return Organization.objects.create(slug=slug, name=name.strip())
 
 
@@ -63,28 +64,31 @@ def create_user(
 ) -> User:
     require_manager(actor)
     if role not in Role.values:
-        raise InvalidInput.for_field("role", f"Unknown role '{role}'.")
+        raise InvalidInput.for_field("role", _("Unknown role '%(role)s'.") % {"role": role})
     if role in (Role.ADMIN, Role.SUPERVISOR) and actor is not None and not actor.is_admin:
-        raise NotAllowed("Only administrators can create supervisors and administrators.")
+        raise NotAllowed(_("Only administrators can create supervisors and administrators."))
     username = username.strip()
     if not username:
-        raise InvalidInput.for_field("username", "A username is required.")
+        raise InvalidInput.for_field("username", _("A username is required."))
     try:
         User.username_validator(username)
     except ValidationError:
         raise InvalidInput.for_field(
-            "username", "Use only letters, digits and @ . + - _ in a username."
+            "username", _("Use only letters, digits and @ . + - _ in a username.")
         ) from None
     email = email.strip()
     if email:
         try:
             validate_email(email)
         except ValidationError:
-            raise InvalidInput.for_field("email", f"'{email}' is not an e-mail address.") from None
+            message = _("'%(email)s' is not an e-mail address.") % {"email": email}
+            raise InvalidInput.for_field("email", message) from None
     if User.objects.filter(username__iexact=username).exists():
-        raise Conflict.for_field("username", f"The username '{username}' is taken.")
+        message = _("The username '%(username)s' is taken.") % {"username": username}
+        raise Conflict.for_field("username", message)
     if email and User.objects.filter(email__iexact=email).exists():
-        raise Conflict.for_field("email", f"The e-mail address '{email}' is already in use.")
+        message = _("The e-mail address '%(email)s' is already in use.") % {"email": email}
+        raise Conflict.for_field("email", message)
     user = User(
         username=username,
         email=email,
@@ -102,7 +106,7 @@ def create_user(
                 password_validation.validate_password(password, user)
             except ValidationError as exc:
                 raise InvalidInput(
-                    "The password is too weak.", {"password": exc.messages}
+                    _("The password is too weak."), {"password": exc.messages}
                 ) from None
         user.set_password(password)
     else:
@@ -111,7 +115,7 @@ def create_user(
         with transaction.atomic():
             user.save()
     except IntegrityError:
-        raise Conflict("That username or e-mail address is already in use.") from None
+        raise Conflict(_("That username or e-mail address is already in use.")) from None
     return user
 
 
@@ -129,15 +133,16 @@ def create_group(
     require_manager(actor)
     _check_slug(slug)
     if not name.strip():
-        raise InvalidInput.for_field("name", "A name is required.")
+        raise InvalidInput.for_field("name", _("A name is required."))
     if tier < 1:
-        raise InvalidInput.for_field("tier", "The tier is 1 or more.")
+        raise InvalidInput.for_field("tier", _("The tier is 1 or more."))
     if Group.objects.filter(slug=slug).exists():
-        raise Conflict.for_field("slug", f"A group '{slug}' already exists.")
+        raise Conflict.for_field("slug", _("A group '%(slug)s' already exists.") % {"slug": slug})
     members = list(members)
     not_staff = [m.username for m in members if not m.is_agent]
     if not_staff:
-        raise InvalidInput.for_field("members", f"Not agents: {', '.join(not_staff)}.")
+        message = _("Not agents: %(names)s.") % {"names": ", ".join(not_staff)}
+        raise InvalidInput.for_field("members", message)
     group = Group.objects.create(slug=slug, name=name.strip(), tier=tier, description=description)
     group.members.set(members)
     group.organizations.set(list(organizations))
@@ -152,7 +157,7 @@ def _token_digest(secret: str) -> str:
 def create_api_token(*, user: User, name: str = "") -> tuple[ApiToken, str]:
     """Returns the token and its secret; the secret is shown once and never stored."""
     if not user.is_active:
-        raise InvalidInput.for_field("user", "Inactive users cannot have API tokens.")
+        raise InvalidInput.for_field("user", _("Inactive users cannot have API tokens."))
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken.objects.create(
         user=user, name=name, prefix=secret[:10], digest=_token_digest(secret)
@@ -204,10 +209,15 @@ def add_organization_domain(
     require_manager(actor)
     domain = domain.strip().lower().lstrip("@")
     if not _DOMAIN.match(domain):
-        raise InvalidInput.for_field("domain", f"'{domain}' is not a domain name.")
+        message = _("'%(domain)s' is not a domain name.") % {"domain": domain}
+        raise InvalidInput.for_field("domain", message)
     taken = OrganizationDomain.objects.filter(domain=domain).select_related("organization").first()
     if taken is not None:
-        raise Conflict.for_field("domain", f"'{domain}' belongs to {taken.organization}.")
+        message = _("'%(domain)s' belongs to %(organization)s.") % {
+            "domain": domain,
+            "organization": taken.organization,
+        }
+        raise Conflict.for_field("domain", message)
     return OrganizationDomain.objects.create(organization=organization, domain=domain)
 
 

@@ -3,6 +3,7 @@
 from dataclasses import dataclass
 
 from django.db.models import Count, Q, QuerySet
+from django.utils.translation import gettext as _
 
 from firstline.accounts.models import STAFF_ROLES, Group, User
 from firstline.accounts.selectors import users_for
@@ -33,7 +34,7 @@ def resolve_queue(user: User, key: str) -> Queue:
         for group in user_groups(user):
             if group.slug == key.removeprefix("group-"):
                 return Queue(key, group)
-    raise NotFound("No such queue.")
+    raise NotFound(_("No such queue."))
 
 
 def queue_tickets(user: User, queue: Queue, filters) -> QuerySet[Ticket]:

@@ -28,7 +28,9 @@ class PersonChoiceField(forms.ModelMultipleChoiceField):
 
     def label_from_instance(self, obj: User) -> str:
         label = f"{obj.display_name} ({obj.username}, {obj.get_role_display()})"
-        return label if obj.is_active else f"{label} · {_('inactive')}"
+        if obj.is_active:
+            return label
+        return _("%(person)s · inactive") % {"person": label}
 
 
 def _organizations():

@@ -1,6 +1,7 @@
 """Reads for the administration pages that belong to no single app."""
 
 from django.db.models import QuerySet
+from django.utils.translation import gettext as _
 
 from firstline.accounts.models import User
 from firstline.accounts.selectors import management_counts
@@ -17,7 +18,7 @@ def category_tree(actor: User) -> QuerySet[Category]:
 def get_managed_category(actor: User, category_id: int) -> Category:
     category = category_tree(actor).select_related("parent").filter(pk=category_id).first()
     if category is None:
-        raise NotFound.for_field("category", f"No category {category_id}.")
+        raise NotFound.for_field("category", _("No category %(id)s.") % {"id": category_id})
     return category
 
 

@@ -3,6 +3,7 @@ from datetime import datetime
 from typing import Literal
 
 from django.http import FileResponse
+from django.utils.translation import gettext as _
 from ninja import Field, File, Form, Query, Router, Schema
 from ninja.files import UploadedFile
 from ninja.responses import Status as Reply
@@ -206,19 +207,26 @@ def _encode_cursor(number: int) -> str:
 def _decode_cursor(cursor: str) -> int:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        kind, _, value = raw.partition(":")
+        kind, _sep, value = raw.partition(":")
         if kind != "n" or not value.isdigit():
             raise ValueError
         return int(value)
     except ValueError:
-        raise InvalidInput.for_field("cursor", "This cursor is not valid.") from None
+        raise InvalidInput.for_field("cursor", _("This cursor is not valid.")) from None
 
 
 def _choices(values: list[str], allowed: list[str], field: str) -> list[str] | None:
     items = [v.strip() for value in values for v in value.split(",") if v.strip()]
     unknown = [v for v in items if v not in allowed]
     if unknown:
-        raise InvalidInput.for_field(field, f"Unknown {field}: {', '.join(unknown)}.")
+        messages = {
+            "status": _("Unknown status: %(values)s."),
+            "priority": _("Unknown priority: %(values)s."),
+        }
+        message = messages.get(field, _("Unknown %(field)s: %(values)s."))
+        raise InvalidInput.for_field(
+            field, message % {"field": field, "values": ", ".join(unknown)}
+        )
     return items or None
 
 
@@ -324,7 +332,7 @@ def _expected_version(request, body_version: int | None) -> int | None:
     if not header:
         return None
     if not header.isdigit():
-        raise InvalidInput.for_field("If-Match", "Send the ticket version as a number.")
+        raise InvalidInput.for_field("If-Match", _("Send the ticket version as a number."))
     return int(header)
 
 
@@ -363,7 +371,7 @@ def add_comment(request, number: int, payload: CommentIn):
         selectors.ticket_attachments(user, ticket).filter(pk__in=payload.attachments)
     )
     if len(attachments) != len(set(payload.attachments)):
-        raise InvalidInput.for_field("attachments", "Attachment not found on this ticket.")
+        raise InvalidInput.for_field("attachments", _("Attachment not found on this ticket."))
     comment = services.add_comment(
         actor=user,
         ticket=ticket,

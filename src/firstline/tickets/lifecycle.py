@@ -1,5 +1,7 @@
 """The ticket state machine: the only place that knows which status may follow which."""
 
+from django.utils.translation import gettext as _
+
 from firstline.core.errors import InvalidInput
 
 from .models import Status
@@ -28,12 +30,14 @@ ACTIVE_STATUSES = frozenset({Status.NEW, Status.OPEN, Status.PENDING, Status.ON_
 
 def check_transition(current: str, target: str, *, by_requester: bool = False) -> None:
     if target not in Status.values:
-        raise InvalidInput.for_field("status", f"Unknown status '{target}'.")
+        message = _("Unknown status '%(status)s'.") % {"status": target}
+        raise InvalidInput.for_field("status", message)
     allowed = (REQUESTER_TRANSITIONS if by_requester else TRANSITIONS)[current]
     if target not in allowed:
-        names = ", ".join(sorted(allowed)) or "none: the ticket is closed"
+        names = ", ".join(sorted(allowed)) or _("none: the ticket is closed")
+        message = _("A ticket cannot go from '%(current)s' to '%(target)s' (allowed: %(names)s).")
         raise InvalidInput.for_field(
-            "status", f"A ticket cannot go from '{current}' to '{target}' (allowed: {names})."
+            "status", message % {"current": current, "target": target, "names": names}
         )
 
 

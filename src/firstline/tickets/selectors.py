@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.db.models import Prefetch, Q, QuerySet
+from django.utils.translation import gettext as _
 
 from firstline.accounts.models import User
 from firstline.core.errors import NotFound
@@ -41,7 +42,7 @@ def get_ticket(user: User, number: int) -> Ticket:
         .first()
     )
     if ticket is None:
-        raise NotFound(f"Ticket #{number} not found.")
+        raise NotFound(_("Ticket #%(number)s not found.") % {"number": number})
     return ticket
 
 
@@ -116,7 +117,7 @@ def ticket_attachments(user: User, ticket: Ticket) -> QuerySet[Attachment]:
 def get_attachment(user: User, ticket: Ticket, attachment_id: int) -> Attachment:
     attachment = _attachments_for(user, ticket).filter(pk=attachment_id).first()
     if attachment is None:
-        raise NotFound("Attachment not found.")
+        raise NotFound(_("Attachment not found."))
     return attachment
 
 
@@ -133,5 +134,5 @@ def active_categories() -> QuerySet[Category]:
 def get_category(category_id: int) -> Category:
     category = active_categories().filter(pk=category_id).first()
     if category is None:
-        raise NotFound(f"No category {category_id}.")
+        raise NotFound(_("No category %(id)s.") % {"id": category_id})
     return category

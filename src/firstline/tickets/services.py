@@ -12,6 +12,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext_lazy
 
 from firstline.accounts.models import Group, Organization, User
 from firstline.core import clock
@@ -46,8 +47,8 @@ class StaleVersion(Conflict):
 
     def __init__(self, current_version: int):
         super().__init__(
-            "This ticket changed since you opened it; reload it and apply your change again.",
-            {"version": [f"The current version is {current_version}."]},
+            _("This ticket changed since you opened it; reload it and apply your change again."),
+            {"version": [_("The current version is %(version)s.") % {"version": current_version}]},
             current_version=current_version,
         )
         self.current_version = current_version
@@ -132,12 +133,13 @@ def check_fields_allowed(actor: User | None, fields: Iterable[str], *, creating:
         allowed = REQUESTER_CREATE_FIELDS if creating else REQUESTER_FIELDS
     refused = sorted(set(fields) - allowed)
     if refused:
-        raise NotAllowed("You cannot set these fields.", {f: ["Not allowed."] for f in refused})
+        not_allowed = _("Not allowed.")
+        raise NotAllowed(_("You cannot set these fields."), {f: [not_allowed] for f in refused})
 
 
 def require_agent(actor: User | None) -> None:
     if actor is not None and not actor.is_agent:
-        raise NotAllowed("Only agents can do this.")
+        raise NotAllowed(_("Only agents can do this."))
 
 
 def default_group_for(organization: Organization | None) -> Group | None:
@@ -150,11 +152,11 @@ def default_group_for(organization: Organization | None) -> Group | None:
 
 def _check_group(group: Group, organization: Organization | None) -> None:
     if not group.is_active:
-        raise InvalidInput.for_field("group", f"The group '{group.slug}' is inactive.")
+        message = _("The group '%(slug)s' is inactive.") % {"slug": group.slug}
+        raise InvalidInput.for_field("group", message)
     if not group.serves(organization):
-        raise InvalidInput.for_field(
-            "group", f"The group '{group.slug}' does not serve this organization."
-        )
+        message = _("The group '%(slug)s' does not serve this organization.") % {"slug": group.slug}
+        raise InvalidInput.for_field("group", message)
 
 
 def _can_work_in(user: User, group: Group | None) -> bool:
@@ -165,24 +167,42 @@ def _can_work_in(user: User, group: Group | None) -> bool:
 
 def _check_assignee(assignee: User, group: Group | None) -> None:
     if not assignee.is_active or not assignee.is_agent:
-        raise InvalidInput.for_field("assignee", f"'{assignee.username}' is not an active agent.")
+        message = _("'%(username)s' is not an active agent.") % {"username": assignee.username}
+        raise InvalidInput.for_field("assignee", message)
     if not _can_work_in(assignee, group):
-        raise InvalidInput.for_field(
-            "assignee", f"'{assignee.username}' is not a member of the ticket's group."
-        )
+        message = _("'%(username)s' is not a member of the ticket's group.") % {
+            "username": assignee.username
+        }
+        raise InvalidInput.for_field("assignee", message)
 
 
 def _check_category(category: Category | None) -> None:
     if category is not None and not category.is_active:
-        raise InvalidInput.for_field("category", f"The category '{category}' is inactive.")
+        message = _("The category '%(name)s' is inactive.") % {"name": category}
+        raise InvalidInput.for_field("category", message)
+
+
+# How the texts `_check_text` checks are named in its messages ("The subject cannot be empty.").
+_TEXT_NAMES = {
+    "subject": pgettext_lazy("text field", "subject"),
+    "body": pgettext_lazy("text field", "body"),
+    "reason": pgettext_lazy("text field", "reason"),
+    "name": pgettext_lazy("text field", "name"),
+}
 
 
 def _check_text(field: str, value: str, *, max_length: int | None = None) -> str:
     value = (value or "").strip()
+    name = _TEXT_NAMES.get(field, field)
     if not value:
-        raise InvalidInput.for_field(field, f"The {field} cannot be empty.")
+        message = _("The %(field)s cannot be empty.") % {"field": name}
+        raise InvalidInput.for_field(field, message)
     if max_length and len(value) > max_length:
-        raise InvalidInput.for_field(field, f"The {field} is longer than {max_length} characters.")
+        message = _("The %(field)s is longer than %(max)s characters.") % {
+            "field": name,
+            "max": max_length,
+        }
+        raise InvalidInput.for_field(field, message)
     return value
 
 
@@ -190,14 +210,16 @@ def _priority(value: str | int) -> int:
     try:
         return Priority.from_key(value) if isinstance(value, str) else Priority(value)
     except (KeyError, ValueError):
-        raise InvalidInput.for_field("priority", f"Unknown priority '{value}'.") from None
+        message = _("Unknown priority '%(priority)s'.") % {"priority": value}
+        raise InvalidInput.for_field("priority", message) from None
 
 
 def _tags(names: Iterable[str]) -> list[Tag]:
     cleaned = sorted({n.strip().lower() for n in names if n and n.strip()})
     for name in cleaned:
         if len(name) > 50:
-            raise InvalidInput.for_field("tags", f"The tag '{name[:20]}…' is too long.")
+            message = _("The tag '%(tag)s…' is too long.") % {"tag": name[:20]}
+            raise InvalidInput.for_field("tags", message)
     existing = {t.name: t for t in Tag.objects.filter(name__in=cleaned)}
     return [existing.get(name) or Tag.objects.get_or_create(name=name)[0] for name in cleaned]
 
@@ -240,16 +262,18 @@ def create_ticket(
     check_fields_allowed(actor, [k for k, v in given.items() if v], creating=True)
     requester = requester or actor
     if requester is None:
-        raise InvalidInput.for_field("requester", "A requester is required.")
+        raise InvalidInput.for_field("requester", _("A requester is required."))
     if not requester.is_active:
-        raise InvalidInput.for_field("requester", f"'{requester.username}' is inactive.")
+        message = _("'%(username)s' is inactive.") % {"username": requester.username}
+        raise InvalidInput.for_field("requester", message)
     if channel not in Channel.values:
-        raise InvalidInput.for_field("channel", f"Unknown channel '{channel}'.")
+        message = _("Unknown channel '%(channel)s'.") % {"channel": channel}
+        raise InvalidInput.for_field("channel", message)
     if organization is None:
         organization = requester.organization
     elif requester.organization_id not in (None, organization.pk):
         raise InvalidInput.for_field(
-            "organization", "The requester belongs to another organization."
+            "organization", _("The requester belongs to another organization.")
         )
     _check_category(category)
     if group is None:
@@ -296,11 +320,11 @@ def _changes_for(ticket: Ticket, changes: dict) -> list[_Change]:
             _check_category(new)
         elif field == "group":
             if new is None:
-                raise InvalidInput.for_field("group", "A ticket cannot leave every group.")
+                raise InvalidInput.for_field("group", _("A ticket cannot leave every group."))
             _check_group(new, ticket.organization)
             if ticket.group is not None and new.tier != ticket.group.tier:
                 raise InvalidInput.for_field(
-                    "group", "Moving to another tier is an escalation: give a reason there."
+                    "group", _("Moving to another tier is an escalation: give a reason there.")
                 )
         old = getattr(ticket, field)
         if old != new:
@@ -331,7 +355,7 @@ def update_ticket(
     if ticket.status == Status.CLOSED:
         if changes.get("status") not in (None, Status.CLOSED):
             lifecycle.check_transition(ticket.status, changes["status"])
-        raise Conflict("This ticket is closed and can no longer be changed.")
+        raise Conflict(_("This ticket is closed and can no longer be changed."))
     applied = _changes_for(ticket, changes)
     fields = [c.field for c in applied]
     status = changes.get("status")
@@ -382,20 +406,22 @@ def add_comment(
 ) -> Comment:
     """A public reply or an internal note; replies move the ticket along its lifecycle."""
     if not actor.is_agent and not public:
-        raise NotAllowed("Requesters cannot write internal notes.", {"public": ["Not allowed."]})
+        raise NotAllowed(
+            _("Requesters cannot write internal notes."), {"public": [_("Not allowed.")]}
+        )
     body = _check_text("body", body)
     ticket = _lock(ticket)
     if ticket.status == Status.CLOSED:
-        raise Conflict("This ticket is closed; please open a new request.")
+        raise Conflict(_("This ticket is closed; please open a new request."))
     attachments = list(attachments)
     for attachment in attachments:
         if attachment.ticket_id != ticket.pk or attachment.comment_id is not None:
-            raise InvalidInput.for_field("attachments", "Attachment not found on this ticket.")
+            raise InvalidInput.for_field("attachments", _("Attachment not found on this ticket."))
         if attachment.uploaded_by_id != actor.pk:
-            raise InvalidInput.for_field("attachments", "You can only attach your own uploads.")
+            raise InvalidInput.for_field("attachments", _("You can only attach your own uploads."))
         if attachment.is_public != public:
             raise InvalidInput.for_field(
-                "attachments", "An internal upload cannot go on a public reply, or the reverse."
+                "attachments", _("An internal upload cannot go on a public reply, or the reverse.")
             )
     comment = Comment.objects.create(
         ticket=ticket,
@@ -483,18 +509,19 @@ def add_attachment(
     """Stores an upload under a generated name; link it to a reply with `add_comment`."""
     if not actor.is_agent and not public:
         raise NotAllowed(
-            "Requesters cannot add internal attachments.", {"public": ["Not allowed."]}
+            _("Requesters cannot add internal attachments."), {"public": [_("Not allowed.")]}
         )
     if file.size is None or file.size == 0:
-        raise InvalidInput.for_field("file", "The file is empty.")
+        raise InvalidInput.for_field("file", _("The file is empty."))
     limit = settings.MAX_ATTACHMENT_SIZE
     if file.size > limit:
-        raise PayloadTooLarge.for_field(
-            "file", f"The file is larger than the limit of {filesizeformat(limit)}."
-        )
+        message = _("The file is larger than the limit of %(limit)s.") % {
+            "limit": filesizeformat(limit)
+        }
+        raise PayloadTooLarge.for_field("file", message)
     ticket = _lock(ticket)
     if ticket.status == Status.CLOSED:
-        raise Conflict("This ticket is closed; please open a new request.")
+        raise Conflict(_("This ticket is closed; please open a new request."))
     name = clean_filename(filename)
     attachment = Attachment(
         ticket=ticket,
@@ -551,20 +578,25 @@ def escalate_ticket(
     reason = _check_text("reason", reason, max_length=2000)
     ticket = _lock(ticket, expected_version)
     if ticket.status in (Status.RESOLVED, Status.CLOSED):
-        raise Conflict("Only unresolved tickets can be escalated or de-escalated.")
-    direction = "higher" if upwards else "lower"
+        raise Conflict(_("Only unresolved tickets can be escalated or de-escalated."))
     if group is None:
         group = _next_tier_group(ticket, upwards=upwards)
         if group is None:
-            raise InvalidInput.for_field(
-                "group", f"No group of a {direction} tier serves this ticket's organization."
+            message = (
+                _("No group of a higher tier serves this ticket's organization.")
+                if upwards
+                else _("No group of a lower tier serves this ticket's organization.")
             )
+            raise InvalidInput.for_field("group", message)
     _check_group(group, ticket.organization)
     current_tier = ticket.group.tier if ticket.group else 0
     if (group.tier <= current_tier) if upwards else (group.tier >= current_tier):
-        raise InvalidInput.for_field(
-            "group", f"'{group.slug}' (L{group.tier}) is not of a {direction} tier."
+        message = (
+            _("'%(slug)s' (L%(tier)s) is not of a higher tier.")
+            if upwards
+            else _("'%(slug)s' (L%(tier)s) is not of a lower tier.")
         )
+        raise InvalidInput.for_field("group", message % {"slug": group.slug, "tier": group.tier})
     old_group = ticket.group
     ticket.group = group
     fields = ["group"]
@@ -601,13 +633,15 @@ def merge_tickets(*, actor: User | None, source: Ticket, target: Ticket, channel
     """Moves the conversation of `source` into `target` and closes `source` with a link to it."""
     require_agent(actor)
     if source.pk == target.pk:
-        raise InvalidInput.for_field("into", "A ticket cannot be merged into itself.")
+        raise InvalidInput.for_field("into", _("A ticket cannot be merged into itself."))
     locked = {t.pk: _lock(t) for t in sorted([source, target], key=lambda t: t.pk)}
     source, target = locked[source.pk], locked[target.pk]
     if Status.CLOSED in (source.status, target.status):
-        raise Conflict("Closed tickets cannot be merged.")
+        raise Conflict(_("Closed tickets cannot be merged."))
     if source.organization_id != target.organization_id:
-        raise InvalidInput.for_field("into", "Tickets of different organizations cannot be merged.")
+        raise InvalidInput.for_field(
+            "into", _("Tickets of different organizations cannot be merged.")
+        )
     Comment.objects.create(
         ticket=target,
         author=source.requester,
@@ -657,7 +691,7 @@ def link_tickets(
     """Marks two tickets as related (or, with `linked=False`, no longer related)."""
     require_agent(actor)
     if ticket.pk == other.pk:
-        raise InvalidInput.for_field("number", "A ticket cannot be linked to itself.")
+        raise InvalidInput.for_field("number", _("A ticket cannot be linked to itself."))
     first, second = (_lock(t) for t in sorted([ticket, other], key=lambda t: t.pk))
     already = first.links.filter(pk=second.pk).exists()
     if already == linked:
@@ -678,12 +712,13 @@ def link_tickets(
 @transaction.atomic
 def create_category(*, actor: User | None, name: str, parent: Category | None = None) -> Category:
     if actor is not None and not actor.sees_all_tickets:
-        raise NotAllowed("Only supervisors and administrators can add categories.")
+        raise NotAllowed(_("Only supervisors and administrators can add categories."))
     name = _check_text("name", name, max_length=100)
     if ">" in name:
-        raise InvalidInput.for_field("name", "A category name cannot contain '>'.")
+        raise InvalidInput.for_field("name", _("A category name cannot contain '>'."))
     if Category.objects.filter(parent=parent, name__iexact=name).exists():
-        raise Conflict.for_field("name", f"The category '{name}' already exists there.")
+        message = _("The category '%(name)s' already exists there.") % {"name": name}
+        raise Conflict.for_field("name", message)
     full_name = f"{parent.full_name} > {name}" if parent else name
     return Category.objects.create(name=name, parent=parent, full_name=full_name)
 

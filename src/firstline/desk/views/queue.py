@@ -4,7 +4,7 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from firstline.core.decorators import agent_required
@@ -18,13 +18,13 @@ from ..forms import BulkForm, QueueFilterForm, SaveFilterForm, sort_order
 
 PAGE_SIZE = 50
 COLUMNS = [
-    ("number", _lazy("#")),
-    ("subject", _lazy("Subject")),
-    ("status", _lazy("Status")),
-    ("priority", _lazy("Priority")),
-    ("requester", _lazy("Requester")),
-    ("assignee", _lazy("Assignee")),
-    ("updated", _lazy("Updated")),
+    ("number", gettext_lazy("#")),
+    ("subject", gettext_lazy("Subject")),
+    ("status", gettext_lazy("Status")),
+    ("priority", gettext_lazy("Priority")),
+    ("requester", gettext_lazy("Requester")),
+    ("assignee", gettext_lazy("Assignee")),
+    ("updated", gettext_lazy("Updated")),
 ]
 
 
