@@ -136,6 +136,27 @@ class Ticket(models.Model):
         return Priority(self.priority).key
 
 
+class TicketParticipant(models.Model):
+    """Someone copied on a ticket (e-mail CC): receives public replies and may answer."""
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="participants")
+    email = models.EmailField()
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(default=clock.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["ticket", "email"], name="participant_unique_email")
+        ]
+
+    def __str__(self) -> str:
+        return self.email
+
+
 class Comment(models.Model):
     """A conversation entry: a public reply, or an internal note requesters never see."""
 
@@ -193,6 +214,7 @@ class EventKind(models.TextChoices):
     DEESCALATED = "deescalated", _("De-escalated")
     MERGED_INTO = "merged_into", _("Merged into another ticket")
     MERGED_FROM = "merged_from", _("Another ticket merged in")
+    PARTICIPANT_ADDED = "cc_added", _("Copied in")
     LINKED = "linked", _("Linked")
     UNLINKED = "unlinked", _("Unlinked")
 

@@ -18,7 +18,7 @@ from firstline.accounts.models import Group, Organization, User
 from firstline.core import clock
 from firstline.core.errors import Conflict, InvalidInput, NotAllowed, PayloadTooLarge
 
-from . import lifecycle
+from . import lifecycle, signals
 from .models import (
     Attachment,
     Category,
@@ -30,6 +30,7 @@ from .models import (
     Tag,
     Ticket,
     TicketEvent,
+    TicketParticipant,
 )
 
 AGENT_FIELDS = frozenset(
@@ -299,7 +300,10 @@ def create_ticket(
     )
     if tags:
         ticket.tags.set(_tags(tags))
-    _record(ticket, actor=actor, channel=channel, kind=EventKind.CREATED, public=True)
+    _record(ticket, actor=actor or requester, channel=channel, kind=EventKind.CREATED, public=True)
+    signals.ticket_created.send(sender=Ticket, ticket=ticket, actor=actor)
+    if assignee is not None:
+        signals.ticket_assigned.send(sender=Ticket, ticket=ticket, assignee=assignee, actor=actor)
     return ticket
 
 
@@ -391,6 +395,10 @@ def update_ticket(
             old=change.old,
             new=change.new,
         )
+    if any(c.field == "assignee" for c in applied) and ticket.assignee is not None:
+        signals.ticket_assigned.send(
+            sender=Ticket, ticket=ticket, assignee=ticket.assignee, actor=actor
+        )
     return ticket
 
 
@@ -446,7 +454,49 @@ def add_comment(
     if public:
         fields = _status_after_reply(ticket, actor, channel)
     _save(ticket, fields)
+    if public:
+        signals.reply_added.send(sender=Ticket, ticket=ticket, comment=comment, actor=actor)
     return comment
+
+
+@transaction.atomic
+def add_system_note(*, ticket: Ticket, body: str, channel: str) -> Comment:
+    """An internal note by Firstline itself (a bounce, an auto-reply): no author, no status
+    change, never shown to requesters."""
+    ticket = _lock(ticket)
+    comment = Comment.objects.create(
+        ticket=ticket, author=None, body=body.strip() or "—", is_public=False, channel=channel,
+        created_at=clock.now(),
+    )
+    _record(
+        ticket, actor=None, channel=channel, kind=EventKind.NOTE_ADDED, public=False,
+        note=f"comment:{comment.pk}",
+    )
+    _save(ticket, [])
+    return comment
+
+
+@transaction.atomic
+def add_participants(
+    *, actor: User | None, ticket: Ticket, emails: Iterable[str], exclude: Iterable[str] = ()
+) -> list[TicketParticipant]:
+    """Copies people in (e-mail CC); the requester and addresses in `exclude` are skipped."""
+    skip = {e.strip().lower() for e in exclude if e} | {ticket.requester.email.lower()}
+    wanted = sorted({e.strip().lower() for e in emails if e and "@" in e} - skip)
+    existing = set(ticket.participants.filter(email__in=wanted).values_list("email", flat=True))
+    users = {u.email.lower(): u for u in User.objects.filter(email__in=wanted)}
+    added = []
+    for email in wanted:
+        if email in existing or len(email) > 254:
+            continue
+        added.append(
+            TicketParticipant.objects.create(ticket=ticket, email=email, user=users.get(email))
+        )
+        _record(
+            ticket, actor=actor, channel=Channel.EMAIL, kind=EventKind.PARTICIPANT_ADDED,
+            public=False, new=email,
+        )
+    return added
 
 
 def _status_after_reply(ticket: Ticket, actor: User, channel: str) -> list[str]:
@@ -625,6 +675,9 @@ def escalate_ticket(
         ticket.assignee = None
         fields.append("assignee")
     _save(ticket, fields)
+    signals.ticket_escalated.send(
+        sender=Ticket, ticket=ticket, group=group, reason=reason, actor=actor, upwards=upwards
+    )
     return ticket
 
 

@@ -1,0 +1,12 @@
+"""What happened to tickets, for other apps (the e-mail outbox) to act on.
+
+Sent inside the transaction of the change: a receiver's writes commit or roll back with it,
+so a rolled-back change notifies nobody and a committed one loses no notification.
+"""
+
+from django.dispatch import Signal
+
+ticket_created = Signal()  # ticket, actor
+reply_added = Signal()  # ticket, comment, actor (public replies only)
+ticket_assigned = Signal()  # ticket, assignee, actor
+ticket_escalated = Signal()  # ticket, group, reason, actor, upwards
