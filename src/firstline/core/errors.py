@@ -41,6 +41,10 @@ class PayloadTooLarge(ServiceError):
     status = 413
 
 
+class UnsupportedMediaType(ServiceError):
+    status = 415
+
+
 @contextmanager
 def as_field_error(field: str) -> Iterator[None]:
     """A reference in a request body to something missing is bad input (422), not a 404."""

@@ -104,6 +104,11 @@ def _groups_serving(organization, **filters):
     return Group.objects.filter(serving, is_active=True, **filters).distinct().order_by("name")
 
 
+class AgentChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj):
+        return obj.display_name
+
+
 class TicketPropertiesForm(forms.Form):
     version = forms.IntegerField(widget=forms.HiddenInput)
     seen_event = forms.IntegerField(widget=forms.HiddenInput, required=False)
@@ -116,7 +121,7 @@ class TicketPropertiesForm(forms.Form):
         empty_label=_("None"),
     )
     group = forms.ModelChoiceField(label=_("Group"), queryset=None, required=False)
-    assignee = forms.ModelChoiceField(
+    assignee = AgentChoiceField(
         label=_("Assignee"), queryset=None, required=False, empty_label=_("Unassigned")
     )
     tags = forms.CharField(
@@ -224,7 +229,7 @@ class NewTicketForm(forms.Form):
         queryset=None,
         help_text=_("Empty: the first-line group serving the requester."),
     )
-    assignee = forms.ModelChoiceField(label=_("Assignee"), required=False, queryset=None)
+    assignee = AgentChoiceField(label=_("Assignee"), required=False, queryset=None)
     files = MultipleFileField()
 
     def __init__(self, *args, user, **kwargs):
@@ -248,7 +253,7 @@ class SaveFilterForm(forms.Form):
 
 class BulkForm(forms.Form):
     tickets = forms.TypedMultipleChoiceField(coerce=int, choices=())
-    assignee = forms.ModelChoiceField(label=_("Assign to"), required=False, queryset=None)
+    assignee = AgentChoiceField(label=_("Assign to"), required=False, queryset=None)
     status = forms.ChoiceField(
         label=_("Status"), required=False, choices=[("", "—"), *Status.choices]
     )

@@ -65,7 +65,7 @@ def queue(request, key):
         current = selectors.resolve_queue(user, key)
     except NotFound:
         raise Http404 from None
-    form = QueueFilterForm(request.GET, user=user)
+    form = QueueFilterForm(request.GET, user=user, auto_id="filter_%s")
     form.is_valid()  # invalid filters are shown with their errors and left out
     filters, sort = form.filters(), form.sort_key()
     tickets = selectors.queue_tickets(user, current, filters).order_by(*sort_order(sort))
