@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "firstline.core",
     "firstline.accounts",
     "firstline.tickets",
+    "firstline.channels",
     "firstline.desk",
     "firstline.portal",
     "firstline.manage",
@@ -191,6 +192,7 @@ API_PAGE_SIZE_MAX = 200
 INBOUND_MAX_MESSAGE_SIZE = int(os.environ.get("INBOUND_MAX_MESSAGE_SIZE", str(40 * 1024 * 1024)))
 DATA_UPLOAD_MAX_MEMORY_SIZE = INBOUND_MAX_MESSAGE_SIZE
 EMAIL_MESSAGE_ID_DOMAIN = os.environ.get("EMAIL_MESSAGE_ID_DOMAIN", "")
+FIRSTLINE_BASE_URL = os.environ.get("FIRSTLINE_BASE_URL", "")
 
 LOGGING = {
     "version": 1,

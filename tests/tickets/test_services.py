@@ -391,3 +391,21 @@ def test_inactive_agent_cannot_be_assigned(desk, new_ticket):
     desk.l1.members.add(gone)
     with pytest.raises(InvalidInput):
         update(new_ticket(), desk.l1_agent, assignee=gone)
+
+
+def test_failed_reply_leaves_no_files_behind(desk, new_ticket, settings, tmp_path):
+    settings.MAX_ATTACHMENT_SIZE = 10
+    ticket = new_ticket()
+    uploads = [
+        (ContentFile(b"small"), "a.txt", "text/plain"),
+        (ContentFile(b"far too large for the limit"), "b.txt", "text/plain"),
+    ]
+    with pytest.raises(services.PayloadTooLarge):
+        services.post_reply(
+            actor=desk.alice, ticket=ticket, body="see files", channel="web", uploads=uploads
+        )
+    stored = list((settings.MEDIA_ROOT / "attachments").rglob("*")) if (
+        settings.MEDIA_ROOT / "attachments"
+    ).exists() else []
+    assert [p for p in stored if p.is_file()] == []
+    assert not ticket.attachments.exists() and not ticket.comments.exists()

@@ -99,6 +99,7 @@ def create_user(
         is_org_manager=is_org_manager and role == Role.REQUESTER,
         is_staff=role == Role.ADMIN,
         is_superuser=role == Role.ADMIN,
+        date_joined=clock.now(),
     )
     if password:
         if validate_password:

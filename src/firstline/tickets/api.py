@@ -2,7 +2,6 @@ import base64
 from datetime import datetime
 from typing import Literal
 
-from django.http import FileResponse
 from django.utils.translation import gettext as _
 from ninja import Field, File, Form, Query, Router, Schema
 from ninja.files import UploadedFile
@@ -13,6 +12,7 @@ from firstline.accounts.api import StrictSchema
 from firstline.core.errors import InvalidInput, as_field_error
 
 from . import selectors, services
+from .downloads import attachment_response
 from .models import Channel, Priority, Status
 
 router = Router(tags=["tickets"])
@@ -408,15 +408,7 @@ def upload_attachment(request, number: int, file: File[UploadedFile], public: Fo
 def download_attachment(request, number: int, attachment_id: int):
     ticket = selectors.get_ticket(request.user, number)
     attachment = selectors.get_attachment(request.user, ticket, attachment_id)
-    response = FileResponse(
-        attachment.file.open("rb"),
-        as_attachment=True,
-        filename=attachment.filename,
-        content_type=attachment.content_type,
-    )
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    return response
+    return attachment_response(attachment)
 
 
 @router.get("/tickets/{number}/history", response=list[EventOut])

@@ -4,6 +4,7 @@ import mimetypes
 import re
 import unicodedata
 from collections.abc import Iterable
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -465,11 +466,19 @@ def add_system_note(*, ticket: Ticket, body: str, channel: str) -> Comment:
     change, never shown to requesters."""
     ticket = _lock(ticket)
     comment = Comment.objects.create(
-        ticket=ticket, author=None, body=body.strip() or "—", is_public=False, channel=channel,
+        ticket=ticket,
+        author=None,
+        body=body.strip() or "—",
+        is_public=False,
+        channel=channel,
         created_at=clock.now(),
     )
     _record(
-        ticket, actor=None, channel=channel, kind=EventKind.NOTE_ADDED, public=False,
+        ticket,
+        actor=None,
+        channel=channel,
+        kind=EventKind.NOTE_ADDED,
+        public=False,
         note=f"comment:{comment.pk}",
     )
     _save(ticket, [])
@@ -493,8 +502,12 @@ def add_participants(
             TicketParticipant.objects.create(ticket=ticket, email=email, user=users.get(email))
         )
         _record(
-            ticket, actor=actor, channel=Channel.EMAIL, kind=EventKind.PARTICIPANT_ADDED,
-            public=False, new=email,
+            ticket,
+            actor=actor,
+            channel=Channel.EMAIL,
+            kind=EventKind.PARTICIPANT_ADDED,
+            public=False,
+            new=email,
         )
     return added
 
@@ -767,6 +780,8 @@ def create_category(*, actor: User | None, name: str, parent: Category | None = 
     if actor is not None and not actor.sees_all_tickets:
         raise NotAllowed(_("Only supervisors and administrators can add categories."))
     name = _check_text("name", name, max_length=100)
+    if parent is not None and not parent.is_active:
+        raise InvalidInput.for_field("parent", _("The parent category is inactive."))
     if ">" in name:
         raise InvalidInput.for_field("name", _("A category name cannot contain '>'."))
     if Category.objects.filter(parent=parent, name__iexact=name).exists():
@@ -779,6 +794,30 @@ def create_category(*, actor: User | None, name: str, parent: Category | None = 
 Upload = tuple[File, str, str]  # the file, the name the sender gave it, its declared type
 
 
+def _store(actor: User, ticket: Ticket, upload: Upload, public: bool, channel: str):
+    file, name, content_type = upload
+    return add_attachment(
+        actor=actor,
+        ticket=ticket,
+        file=file,
+        filename=name,
+        content_type=content_type,
+        public=public,
+        channel=channel,
+    )
+
+
+@contextmanager
+def _files_removed_on_failure(stored: list[Attachment]):
+    """A rolled-back transaction takes the rows with it but not the files: remove those."""
+    try:
+        yield
+    except BaseException:
+        for attachment in stored:
+            attachment.file.delete(save=False)
+        raise
+
+
 @transaction.atomic
 def post_reply(
     *,
@@ -789,42 +828,29 @@ def post_reply(
     public: bool = True,
     uploads: Iterable[Upload] = (),
 ) -> Comment:
-    """A reply with its files, all or nothing: what the web forms send."""
-    attachments = [
-        add_attachment(
+    """A reply with its files, all or nothing: what the web forms and e-mail send."""
+    stored: list[Attachment] = []
+    with _files_removed_on_failure(stored):
+        for upload in uploads:
+            stored.append(_store(actor, ticket, upload, public, channel))
+        return add_comment(
             actor=actor,
             ticket=ticket,
-            file=file,
-            filename=name,
-            content_type=content_type,
-            public=public,
+            body=body,
             channel=channel,
+            public=public,
+            attachments=stored,
         )
-        for file, name, content_type in uploads
-    ]
-    return add_comment(
-        actor=actor,
-        ticket=ticket,
-        body=body,
-        channel=channel,
-        public=public,
-        attachments=attachments,
-    )
 
 
 @transaction.atomic
 def open_ticket_with_files(*, actor: User, uploads: Iterable[Upload] = (), **fields) -> Ticket:
     """A new ticket and the files that came with the request, all or nothing."""
     ticket = create_ticket(actor=actor, **fields)
-    for file, name, content_type in uploads:
-        add_attachment(
-            actor=actor,
-            ticket=ticket,
-            file=file,
-            filename=name,
-            content_type=content_type,
-            channel=ticket.channel,
-        )
+    stored: list[Attachment] = []
+    with _files_removed_on_failure(stored):
+        for upload in uploads:
+            stored.append(_store(actor or ticket.requester, ticket, upload, True, ticket.channel))
     return ticket
 
 

@@ -1,5 +1,5 @@
 from django.contrib import messages
-from django.http import FileResponse, Http404
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -10,6 +10,7 @@ from firstline.core.errors import NotFound, ServiceError
 from firstline.core.forms import add_service_error
 from firstline.tickets import selectors as ticket_selectors
 from firstline.tickets import services as ticket_services
+from firstline.tickets.downloads import attachment_response
 from firstline.tickets.models import Channel
 from firstline.tickets.services import StaleVersion
 
@@ -60,15 +61,7 @@ def download(request, number, attachment_id):
         attachment = ticket_selectors.get_attachment(request.user, ticket, attachment_id)
     except NotFound:
         raise Http404 from None
-    response = FileResponse(
-        attachment.file.open("rb"),
-        as_attachment=True,
-        filename=attachment.filename,
-        content_type=attachment.content_type,
-    )
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    return response
+    return attachment_response(attachment)
 
 
 @agent_required

@@ -1,6 +1,6 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import FileResponse, Http404
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -9,6 +9,7 @@ from django.views.decorators.http import require_POST
 from firstline.core.errors import NotFound, ServiceError
 from firstline.core.forms import add_service_error
 from firstline.tickets import selectors, services
+from firstline.tickets.downloads import attachment_response
 from firstline.tickets.lifecycle import ACTIVE_STATUSES
 from firstline.tickets.models import Channel, Status
 
@@ -152,12 +153,4 @@ def download(request, number: int, attachment_id: int):
         raise Http404 from None
     if not attachment.is_public:
         raise Http404
-    response = FileResponse(
-        attachment.file.open("rb"),
-        as_attachment=True,
-        filename=attachment.filename,
-        content_type=attachment.content_type,
-    )
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    return response
+    return attachment_response(attachment)

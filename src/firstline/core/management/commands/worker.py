@@ -1,9 +1,27 @@
+import threading
+
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
+from firstline.core import scheduler
+
 
 class Command(BaseCommand):
-    help = "Run background tasks from every queue (the database-backed django-tasks worker)."
+    help = "Run background tasks from every queue, and enqueue periodic jobs when they are due."
 
-    def handle(self, *args, **options):
-        call_command("db_worker", queue_name="*", reload=False)
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--no-scheduler", action="store_true", help="Only run tasks; enqueue no periodic jobs."
+        )
+
+    def handle(self, *args, no_scheduler, **options):
+        stop = threading.Event()
+        if not no_scheduler:
+            ticker = threading.Thread(
+                target=scheduler.run_forever, args=(stop,), name="scheduler", daemon=True
+            )
+            ticker.start()
+        try:
+            call_command("db_worker", queue_name="*", reload=False)
+        finally:
+            stop.set()

@@ -1,0 +1,196 @@
+"""The outbox: notifications are written with the change that causes them, then sent by a
+task with retries, so an SMTP outage delays mail but loses none."""
+
+import logging
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.mail import EmailMessage, get_connection
+from django.db import transaction
+from django.db.models import Q, Subquery
+from django.template import Context, Template, engines
+from django.template.loader import render_to_string
+from django.utils import translation
+
+from firstline.core import clock
+from firstline.tickets.models import Ticket
+
+from . import message_ids
+from .models import EmailTemplate, InboundMessage, Mailbox, MessageReference, OutboundMessage
+
+log = logging.getLogger(__name__)
+
+AUTOMATIC_KINDS = {"ack"}  # answers to a person's mail: RFC 3834 "auto-replied"
+MAX_ATTEMPTS = 8
+BACKOFF = [60, 300, 900, 3600, 3 * 3600, 6 * 3600, 12 * 3600]  # seconds after each failure
+CLAIM_LEASE = timedelta(minutes=5)
+
+
+def render(kind: str, language: str, context: dict) -> tuple[str, str]:
+    """Subject and body in `language`: the admin's version if there is one, else the file."""
+    with translation.override(language):
+        custom = EmailTemplate.objects.filter(kind=kind, language=language).first()
+        if custom is not None:
+            ctx = Context(context, autoescape=False)
+            subject = Template(custom.subject).render(ctx)
+            body = Template(custom.body).render(ctx)
+        else:
+            text = render_to_string(f"channels/email/{kind}.txt", context)
+            subject, _, body = text.lstrip().partition("\n")
+    return " ".join(subject.split())[:900], body.strip() + "\n"
+
+
+def default_template_source(kind: str) -> str:
+    engine = engines["django"]
+    return engine.engine.find_template(f"channels/email/{kind}.txt")[0].source
+
+
+def sender_address(ticket: Ticket | None) -> str:
+    """Replies go back to the mailbox the ticket came in through, else the first mailbox."""
+    if ticket is not None:
+        origin = (
+            InboundMessage.objects.filter(ticket=ticket, status="processed")
+            .select_related("mailbox")
+            .order_by("pk")
+            .first()
+        )
+        if origin is not None and origin.mailbox.is_active:
+            return origin.mailbox.address
+    mailbox = Mailbox.objects.filter(is_active=True).order_by("pk").first()
+    return mailbox.address if mailbox else settings.DEFAULT_FROM_EMAIL
+
+
+def thread_headers(outbound: OutboundMessage) -> dict[str, str]:
+    """Worked out when sending, so that the mail that opened the ticket (remembered in the
+    same transaction, after this message was queued) is already part of the thread."""
+    if outbound.ticket_id is None:
+        return {}
+    refs = MessageReference.objects.filter(ticket_id=outbound.ticket_id).exclude(
+        message_id=outbound.message_id
+    )
+    own = MessageReference.objects.filter(message_id=outbound.message_id).values("pk")[:1]
+    refs = refs.filter(Q(outgoing=False) | Q(pk__lt=Subquery(own)))
+    ids = list(refs.order_by("-pk").values_list("message_id", flat=True)[:10])
+    if not ids:
+        return {}
+    ids.reverse()
+    return {"In-Reply-To": f"<{ids[-1]}>", "References": " ".join(f"<{i}>" for i in ids)}
+
+
+def queue(
+    *,
+    kind: str,
+    ticket: Ticket | None,
+    recipients: list[str],
+    language: str,
+    context: dict,
+    cc: list[str] | None = None,
+) -> OutboundMessage | None:
+    """Writes one message to the outbox, in the caller's transaction."""
+    recipients = sorted({r.strip().lower() for r in recipients if r and "@" in r})
+    if not recipients:
+        return None
+    subject, body = render(kind, language, context)
+    message_id = message_ids.new_message_id(ticket.pk if ticket else None)
+    headers = {}
+    headers["Auto-Submitted"] = "auto-replied" if kind in AUTOMATIC_KINDS else "auto-generated"
+    headers["X-Auto-Response-Suppress"] = "All"
+    reply_to = sender_address(ticket)
+    headers["Reply-To"] = reply_to
+    outbound = OutboundMessage.objects.create(
+        kind=kind,
+        ticket=ticket,
+        recipients=recipients,
+        primary_recipient=recipients[0],
+        cc=sorted(set(cc or []) - set(recipients)),
+        subject=subject,
+        body=body,
+        message_id=message_id,
+        headers=headers,
+    )
+    if ticket is not None:
+        MessageReference.objects.create(message_id=message_id, ticket=ticket, outgoing=True)
+    transaction.on_commit(_enqueue_send)
+    return outbound
+
+
+def _enqueue_send() -> None:
+    from .tasks import send_outbox
+
+    send_outbox.enqueue()
+
+
+def _claim(message_id: int, attempts: int) -> bool:
+    """Only one worker sends a message: the one whose update finds it unchanged."""
+    now = clock.now()
+    return bool(
+        OutboundMessage.objects.filter(
+            pk=message_id,
+            status=OutboundMessage.Status.PENDING,
+            attempts=attempts,
+            next_attempt_at__lte=now,
+        ).update(attempts=attempts + 1, next_attempt_at=now + CLAIM_LEASE)
+    )
+
+
+def send_due(limit: int = 100) -> int:
+    """Sends what is due; returns how many were sent."""
+    due = list(
+        OutboundMessage.objects.filter(
+            status=OutboundMessage.Status.PENDING, next_attempt_at__lte=clock.now()
+        )
+        .order_by("next_attempt_at", "pk")
+        .values_list("pk", "attempts")[:limit]
+    )
+    if not due:
+        return 0
+    sent = 0
+    with get_connection(fail_silently=False) as connection:
+        for pk, attempts in due:
+            if _claim(pk, attempts):
+                sent += _send_one(OutboundMessage.objects.get(pk=pk), connection)
+    return sent
+
+
+def _send_one(outbound: OutboundMessage, connection) -> int:
+    headers = {**outbound.headers, **thread_headers(outbound)}
+    headers["Message-ID"] = f"<{outbound.message_id}>"
+    reply_to = headers.pop("Reply-To", None)
+    email = EmailMessage(
+        subject=outbound.subject,
+        body=outbound.body,
+        to=outbound.recipients,
+        cc=outbound.cc,
+        from_email=reply_to or settings.DEFAULT_FROM_EMAIL,
+        reply_to=[reply_to] if reply_to else None,
+        headers=headers,
+        connection=connection,
+    )
+    try:
+        email.send()
+    except Exception as exc:  # SMTP down, refused, timed out: retry later, never lose it
+        _failed(outbound, exc)
+        return 0
+    outbound.status, outbound.sent_at, outbound.last_error = "sent", clock.now(), ""
+    outbound.save(update_fields=["status", "sent_at", "last_error"])
+    return 1
+
+
+def _failed(outbound: OutboundMessage, exc: Exception) -> None:
+    # The exception's class and text only: SMTP errors carry the server's reply, not our password.
+    outbound.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+    if outbound.attempts >= MAX_ATTEMPTS:
+        outbound.status = OutboundMessage.Status.FAILED
+    else:
+        delay = BACKOFF[min(outbound.attempts - 1, len(BACKOFF) - 1)]
+        outbound.next_attempt_at = clock.now() + timedelta(seconds=delay)
+    log.warning("Sending outbound message %s failed: %s", outbound.pk, outbound.last_error)
+    outbound.save(update_fields=["last_error", "status", "next_attempt_at"])
+
+
+@transaction.atomic
+def retry(*, message: OutboundMessage) -> None:
+    """An admin sends a permanently failed message once more (after fixing SMTP settings)."""
+    message.status, message.attempts, message.next_attempt_at = "pending", 0, clock.now()
+    message.save(update_fields=["status", "attempts", "next_attempt_at"])
+    transaction.on_commit(_enqueue_send)

@@ -1,0 +1,20 @@
+from django_tasks import task
+
+from . import inbound, outbound
+
+
+@task()
+def process_inbound_message(message_id: int) -> str:
+    return inbound.process(message_id).status
+
+
+@task()
+def send_outbox() -> int:
+    return outbound.send_due()
+
+
+@task()
+def poll_due_mailboxes() -> list[int]:
+    from . import imap
+
+    return imap.poll_due()
