@@ -17,9 +17,7 @@ def _sees_mail(actor: User) -> bool:
 
 
 def mailboxes(actor: User) -> QuerySet[Mailbox]:
-    found = Mailbox.objects.select_related("group", "organization", "category").order_by(
-        "address"
-    )
+    found = Mailbox.objects.select_related("group", "organization", "category").order_by("address")
     return found if _sees_mail(actor) else found.none()
 
 

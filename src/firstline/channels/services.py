@@ -195,9 +195,7 @@ def update_mailbox(*, actor: User | None, mailbox: Mailbox, **fields) -> Mailbox
 
 
 @transaction.atomic
-def create_configured_mailbox(
-    *, actor: User | None, address: str, **fields
-) -> tuple[Mailbox, str]:
+def create_configured_mailbox(*, actor: User | None, address: str, **fields) -> tuple[Mailbox, str]:
     """create_mailbox, then every other setting checked as update_mailbox checks it; the
     inbound token is returned once, as create_mailbox returns it."""
     _require_admin(actor)
@@ -237,9 +235,7 @@ def template_syntax_error(source: str) -> str | None:
 
 
 @transaction.atomic
-def save_email_template(
-    *, actor: User | None, kind: str, language: str, subject: str, body: str
-):
+def save_email_template(*, actor: User | None, kind: str, language: str, subject: str, body: str):
     """Stores the administrators' version of one notification in one language."""
     from firstline.core import clock
 

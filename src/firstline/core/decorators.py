@@ -22,3 +22,4 @@ def _role_required(check):
 
 agent_required = _role_required(lambda user: user.is_agent)
 manager_required = _role_required(lambda user: user.sees_all_tickets)
+admin_required = _role_required(lambda user: user.is_admin)

@@ -18,6 +18,13 @@ SECTIONS = [
     ("groups", _("Groups")),
     ("categories", _("Categories")),
 ]
+# The e-mail channel: administrators only.
+ADMIN_SECTIONS = [
+    ("mailboxes", _("Mailboxes")),
+    ("mail_messages", _("Incoming mail")),
+    ("outbox", _("Outbox")),
+    ("email_templates", _("E-mail templates")),
+]
 
 
 def render_page(
@@ -25,9 +32,10 @@ def render_page(
 ) -> HttpResponse:
     """Renders a page with the administration sidebar, `section` marked as the current one."""
     here = request.resolver_match.url_name if request.resolver_match else ""
+    sections = SECTIONS + (ADMIN_SECTIONS if request.user.is_admin else [])
     nav = [
         (f"manage:{name}", label, ("page" if here == name else "true") if name == section else "")
-        for name, label in SECTIONS
+        for name, label in sections
     ]
     return render(request, template, {"manage_nav": nav, **(context or {})})
 

@@ -1,3 +1,4 @@
+from firstline.channels import selectors as mail_selectors
 from firstline.core.decorators import manager_required
 
 from .. import selectors
@@ -7,4 +8,5 @@ from .common import render_page
 @manager_required
 def home(request):
     counts = selectors.overview(request.user)
-    return render_page(request, "manage/home.html", "home", {"counts": counts})
+    mail = mail_selectors.problem_counts(request.user)
+    return render_page(request, "manage/home.html", "home", {"counts": counts, "mail": mail})
