@@ -190,7 +190,9 @@ MAX_ATTACHMENT_SIZE = int(os.environ.get("MAX_ATTACHMENT_SIZE", str(25 * 1024 * 
 API_PAGE_SIZE_MAX = 200
 # Inbound e-mail: the largest raw message taken (also the largest request body Django reads).
 INBOUND_MAX_MESSAGE_SIZE = int(os.environ.get("INBOUND_MAX_MESSAGE_SIZE", str(40 * 1024 * 1024)))
-DATA_UPLOAD_MAX_MEMORY_SIZE = INBOUND_MAX_MESSAGE_SIZE
+# Headroom over the inbound limit, so that the endpoint itself answers 413 (a permanent
+# failure for the sending MTA) instead of Django's generic 400.
+DATA_UPLOAD_MAX_MEMORY_SIZE = INBOUND_MAX_MESSAGE_SIZE + 1024 * 1024
 EMAIL_MESSAGE_ID_DOMAIN = os.environ.get("EMAIL_MESSAGE_ID_DOMAIN", "")
 FIRSTLINE_BASE_URL = os.environ.get("FIRSTLINE_BASE_URL", "")
 

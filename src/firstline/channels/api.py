@@ -69,6 +69,9 @@ def receive(request):
     content_type = request.content_type or ""
     if content_type not in ("message/rfc822", "application/octet-stream", "text/plain"):
         raise UnsupportedMediaType(_("Send the raw message with Content-Type: message/rfc822."))
+    declared = request.META.get("CONTENT_LENGTH") or "0"
+    if not declared.isdigit() or int(declared) > settings.INBOUND_MAX_MESSAGE_SIZE:
+        raise PayloadTooLarge(_("The message is larger than this help desk accepts."))
     raw = request.body
     if not raw.strip():
         raise InvalidInput(_("The message is empty."))

@@ -124,7 +124,7 @@ def _handle(message: InboundMessage) -> None:
     message.sender = parsed.from_address[:254]
     message.subject = parsed.subject[:255]
     ignored = InboundMessage.Status.IGNORED
-    if parsed.message_id and message_ids.looks_like_ours(parsed.message_id):
+    if parsed.message_id and message_ids.is_ours(parsed.message_id):
         return _finish(message, ignored, "own_mail")
     if _is_duplicate(message, parsed):
         return _finish(message, ignored, "duplicate")
@@ -203,12 +203,6 @@ def _remember(parsed: ParsedMessage, ticket: Ticket) -> None:
 
 
 def _append(message, parsed, sender: User, ticket: Ticket) -> None:
-    ticket_services.add_participants(
-        actor=None,
-        ticket=ticket,
-        emails=[a for _, a in parsed.cc + parsed.to],
-        exclude=[message.mailbox.address],
-    )
     try:
         comment = ticket_services.post_reply(
             actor=sender,
@@ -220,6 +214,12 @@ def _append(message, parsed, sender: User, ticket: Ticket) -> None:
         )
     except (Conflict, NotAllowed):  # closed ticket: the answer starts a follow-up instead
         return _create(message, parsed, sender, follow_up_of=ticket)
+    ticket_services.add_participants(
+        actor=None,
+        ticket=ticket,
+        emails=[a for _, a in parsed.cc + parsed.to],
+        exclude=[message.mailbox.address],
+    )
     _remember(parsed, ticket)
     _finish(message, InboundMessage.Status.PROCESSED, "appended", ticket=ticket, comment=comment)
 

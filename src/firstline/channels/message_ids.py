@@ -41,5 +41,7 @@ def ticket_of(message_id: str) -> int | None:
     return number or None
 
 
-def looks_like_ours(message_id: str) -> bool:
-    return bool(_OURS.match(message_id.strip().strip("<>")))
+def is_ours(message_id: str) -> bool:
+    """A Message-ID we generated (signature checked), with or without a ticket."""
+    match = _OURS.match(message_id.strip().strip("<>"))
+    return bool(match) and hmac.compare_digest(match[3], _signature(int(match[1]), match[2]))

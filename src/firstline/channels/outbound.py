@@ -1,6 +1,7 @@
 """The outbox: notifications are written with the change that causes them, then sent by a
 task with retries, so an SMTP outage delays mail but loses none."""
 
+import contextlib
 import logging
 from datetime import timedelta
 
@@ -95,8 +96,6 @@ def queue(
     headers = {}
     headers["Auto-Submitted"] = "auto-replied" if kind in AUTOMATIC_KINDS else "auto-generated"
     headers["X-Auto-Response-Suppress"] = "All"
-    reply_to = sender_address(ticket)
-    headers["Reply-To"] = reply_to
     outbound = OutboundMessage.objects.create(
         kind=kind,
         ticket=ticket,
@@ -145,17 +144,22 @@ def send_due(limit: int = 100) -> int:
     if not due:
         return 0
     sent = 0
-    with get_connection(fail_silently=False) as connection:
+    connection = get_connection(fail_silently=False)  # opened by the first send, not here:
+    try:  # a server that is down must count as a failed attempt of each message
         for pk, attempts in due:
             if _claim(pk, attempts):
                 sent += _send_one(OutboundMessage.objects.get(pk=pk), connection)
+    finally:
+        with contextlib.suppress(Exception):
+            connection.close()
     return sent
 
 
 def _send_one(outbound: OutboundMessage, connection) -> int:
     headers = {**outbound.headers, **thread_headers(outbound)}
     headers["Message-ID"] = f"<{outbound.message_id}>"
-    reply_to = headers.pop("Reply-To", None)
+    headers.pop("Reply-To", None)
+    reply_to = sender_address(outbound.ticket)  # now: the mail that opened it is linked
     email = EmailMessage(
         subject=outbound.subject,
         body=outbound.body,

@@ -39,15 +39,23 @@ def find_ticket(parsed: ParsedMessage, sender: User | None) -> Ticket | None:
 
 
 def _may_write(sender: User | None, ticket: Ticket, *, signed: bool) -> bool:
-    """A signed reference proves the mail answers ours, so any requester-side address may
-    reply; agents must still be able to see the ticket. Unsigned clues need a participant."""
+    """A signed reference proves the mail answers ours; unsigned clues (a subject token, a
+    received Message-ID) need a participant, so a forged agent address cannot reply as the
+    agent. Agents must always be able to see the ticket."""
     if sender is None:
         return False
-    if sender.is_agent:
-        return ticket_selectors.visible_tickets(sender).filter(pk=ticket.pk).exists()
+    if (
+        sender.is_agent
+        and not ticket_selectors.visible_tickets(sender).filter(pk=ticket.pk).exists()
+    ):
+        return False
     if signed:
         return True
     return is_participant(sender, ticket)
+
+
+def _can_see(user: User, ticket: Ticket) -> bool:
+    return ticket_selectors.visible_tickets(user).filter(pk=ticket.pk).exists()
 
 
 def is_participant(user: User, ticket: Ticket) -> bool:

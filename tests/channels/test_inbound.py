@@ -1,0 +1,346 @@
+"""Incoming mail: new tickets, who becomes the requester, and mail that must never be answered."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import time_machine
+
+from firstline.accounts.models import Role, User
+from firstline.accounts.services import add_organization_domain
+from firstline.channels import message_ids, services
+from firstline.channels.models import InboundMessage, OutboundMessage
+from firstline.tickets.models import (
+    Channel,
+    Comment,
+    EventKind,
+    Ticket,
+    TicketEvent,
+    TicketParticipant,
+)
+
+from ..factories import CategoryFactory, GroupFactory
+
+pytestmark = pytest.mark.django_db
+
+PROCESSED, IGNORED = InboundMessage.Status.PROCESSED, InboundMessage.Status.IGNORED
+T0 = datetime(2026, 5, 4, 9, 0, tzinfo=UTC)
+
+
+def acks_to(address: str) -> list[OutboundMessage]:
+    return list(OutboundMessage.objects.filter(kind="ack", primary_recipient=address))
+
+
+# --- New tickets -------------------------------------------------------------------------------
+
+
+def test_an_unknown_sender_becomes_a_requester_with_a_new_email_ticket(deliver, mail, desk):
+    raw = mail(
+        sender="Dana Scully <Dana.Scully@Unknown.example>",
+        subject="VPN drops every hour",
+        body="Since Monday the VPN disconnects every hour.\n",
+    )
+
+    message = deliver(raw)
+
+    assert (message.status, message.result) == (PROCESSED, "created")
+    ticket = message.ticket
+    requester = ticket.requester
+    assert requester.email == "dana.scully@unknown.example"
+    assert (requester.first_name, requester.last_name) == ("Dana", "Scully")
+    assert requester.role == Role.REQUESTER
+    assert requester.organization is None
+    assert not requester.has_usable_password()
+    assert ticket.subject == "VPN drops every hour"
+    assert "disconnects every hour" in ticket.description
+    assert ticket.channel == Channel.EMAIL
+    assert ticket.group == desk.l1
+    created = TicketEvent.objects.get(ticket=ticket, kind=EventKind.CREATED)
+    assert created.actor == requester
+    assert created.channel == Channel.EMAIL
+    assert acks_to("dana.scully@unknown.example")
+
+
+def test_a_new_requester_joins_the_organization_that_owns_the_mail_domain(deliver, mail, desk):
+    add_organization_domain(actor=None, organization=desk.globex, domain="globex.example")
+
+    ticket = deliver(mail(sender="Fox Mulder <fox@globex.example>")).ticket
+
+    assert ticket.requester.organization == desk.globex
+    assert ticket.organization == desk.globex
+
+
+def test_a_known_user_is_reused_whatever_the_case_of_the_address(deliver, mail, desk):
+    users = User.objects.count()
+
+    ticket = deliver(mail(sender="Alice <ALICE@Example.COM>")).ticket
+
+    assert ticket.requester == desk.alice
+    assert ticket.organization == desk.acme
+    assert User.objects.count() == users
+
+
+def test_cc_addresses_become_participants_but_not_the_mailbox_or_the_sender(
+    deliver, mail, mailbox, desk
+):
+    raw = mail(
+        sender="alice@example.com",
+        cc=["Bob <Bob@Example.com>", "Team Lead <lead@acme.example>", mailbox.address.upper()],
+    )
+
+    ticket = deliver(raw).ticket
+
+    participants = TicketParticipant.objects.filter(ticket=ticket)
+    assert sorted(p.email for p in participants) == ["bob@example.com", "lead@acme.example"]
+    assert participants.get(email="bob@example.com").user == desk.bob
+
+
+def test_the_mailboxs_group_organization_and_category_are_applied(deliver, mail, desk):
+    category = CategoryFactory(name="Printing")
+    box, _ = services.create_mailbox(
+        actor=None,
+        address="printers@firstline.example",
+        group=desk.l2,
+        organization=desk.globex,
+        category=category,
+    )
+
+    ticket = deliver(mail(to=box.address), to=box).ticket
+
+    assert (ticket.group, ticket.organization, ticket.category) == (desk.l2, desk.globex, category)
+
+
+def test_a_mailbox_group_that_does_not_serve_the_requesters_organization_is_not_forced(
+    deliver, mail, desk
+):
+    globex_only = GroupFactory(slug="globex-desk", tier=1, organizations=[desk.globex])
+    box, _ = services.create_mailbox(
+        actor=None, address="globex@firstline.example", group=globex_only
+    )
+
+    ticket = deliver(mail(sender="alice@example.com", to=box.address), to=box).ticket
+
+    assert ticket.organization == desk.acme
+    assert ticket.group == desk.l1
+
+
+def test_attachments_are_stored_with_safe_names(deliver, mail, settings):
+    pdf = b"%PDF-1.4 a tiny report\n"
+    raw = mail(
+        attachments=[
+            ("../../etc/passwd", b"root:x:0:0\n", "text/plain"),
+            ("..\\..\\Windows\\evil.bat", b"@echo off\n", "application/octet-stream"),
+            ("报告.pdf", pdf, "application/pdf"),
+        ]
+    )
+
+    message = deliver(raw)
+
+    assert (message.status, message.result) == (PROCESSED, "created"), message.error
+    attachments = {a.filename: a for a in message.ticket.attachments.all()}
+    assert set(attachments) == {"passwd", "evil.bat", "报告.pdf"}
+    for attachment in attachments.values():
+        assert ".." not in attachment.file.name
+        assert attachment.is_public
+    with attachments["报告.pdf"].file.open("rb") as stored:
+        assert stored.read() == pdf
+    assert attachments["报告.pdf"].content_type == "application/pdf"
+
+
+def test_only_allowed_sender_domains_may_open_tickets(deliver, mail, mailbox, desk):
+    mailbox.allowed_sender_domains = "Example.com, acme.example"
+    mailbox.save()
+    users = User.objects.count()
+
+    refused = deliver(mail(sender="Eve <eve@evil.example>"))
+    accepted = deliver(mail(sender="Alice <Alice@EXAMPLE.com>"))
+
+    assert (refused.status, refused.result, refused.ticket) == (IGNORED, "sender_not_allowed", None)
+    assert (accepted.status, accepted.result) == (PROCESSED, "created")
+    assert Ticket.objects.count() == 1
+    assert User.objects.count() == users
+    assert not acks_to("eve@evil.example")
+
+
+def test_a_message_without_a_usable_sender_is_quarantined_not_lost(deliver):
+    raw = b"To: help@firstline.example\r\nSubject: Who am I?\r\nMessage-ID: <anon@x>\r\n\r\nHi\r\n"
+
+    message = deliver(raw)
+
+    assert message.status == InboundMessage.Status.QUARANTINED
+    assert message.error
+    assert bytes(message.raw) == raw
+    assert not Ticket.objects.exists()
+    assert not OutboundMessage.objects.exists()
+
+
+# --- Mail that is never answered (RFC 3834) ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("headers", "result"),
+    [
+        ({"Auto-Submitted": "auto-replied"}, "auto_reply"),
+        ({"Auto-Submitted": "auto-generated"}, "auto_generated"),
+        ({"X-Autoreply": "yes"}, "auto_reply"),
+        ({"Precedence": "bulk"}, "bulk"),
+        ({"Precedence": "list"}, "list"),
+        ({"List-Unsubscribe": "<mailto:leave@news.example>"}, "list"),
+    ],
+)
+def test_automatic_mail_opens_no_ticket_and_is_not_answered(deliver, mail, headers, result):
+    users = User.objects.count()
+
+    message = deliver(mail(sender="robot@vendor.example", headers=headers))
+
+    assert (message.status, message.result, message.ticket) == (IGNORED, result, None)
+    assert not Ticket.objects.exists()
+    assert not OutboundMessage.objects.exists()
+    assert User.objects.count() == users
+
+
+def test_mail_from_the_mailer_daemon_opens_no_ticket_and_is_not_answered(deliver, mail):
+    raw = mail(
+        sender="Mail Delivery System <MAILER-DAEMON@mx.unknown.example>",
+        subject="Undelivered Mail Returned to Sender",
+        body="I'm sorry to have to inform you that your message could not be delivered.\n",
+    )
+
+    message = deliver(raw)
+
+    assert (message.status, message.result) == (IGNORED, "bounce")
+    assert not Ticket.objects.exists()
+    assert not OutboundMessage.objects.exists()
+
+
+def test_an_out_of_office_to_our_acknowledgement_is_kept_as_a_note_and_not_answered(deliver, mail):
+    ticket = deliver(mail(sender="alice@example.com")).ticket
+    ack = OutboundMessage.objects.get(kind="ack", ticket=ticket)
+    raw = mail(
+        sender="alice@example.com",
+        subject=f"Automatic reply: {ack.subject}",
+        body="I am out of the office until Monday.\n",
+        in_reply_to=ack.message_id,
+        references=ack.message_id,
+        headers={"Auto-Submitted": "auto-replied"},
+    )
+
+    message = deliver(raw)
+
+    assert (message.status, message.result, message.ticket) == (PROCESSED, "auto_reply", ticket)
+    note = message.comment
+    assert note.ticket == ticket and not note.is_public and note.author is None
+    assert "out of the office until Monday" in note.body
+    assert Ticket.objects.count() == 1
+    assert OutboundMessage.objects.count() == 1  # the acknowledgement only
+    ticket.refresh_from_db()
+    assert ticket.status == "new"
+
+
+def _dsn(bounced_message_id: str) -> bytes:
+    return (
+        b"Return-Path: <>\r\n"
+        b"From: Mail Delivery Subsystem <MAILER-DAEMON@mx.example.com>\r\n"
+        b"To: help@firstline.example\r\n"
+        b"Subject: Undelivered Mail Returned to Sender\r\n"
+        b"Message-ID: <dsn-20260504@mx.example.com>\r\n"
+        b"Date: Mon, 4 May 2026 09:05:00 +0000\r\n"
+        b"Auto-Submitted: auto-replied\r\n"
+        b"MIME-Version: 1.0\r\n"
+        b'Content-Type: multipart/report; report-type=delivery-status; boundary="B1"\r\n'
+        b"\r\n"
+        b"--B1\r\n"
+        b"Content-Type: text/plain; charset=us-ascii\r\n"
+        b"\r\n"
+        b"<alice@example.com>: host mx.example.com said: 550 5.1.1 Mailbox does not exist\r\n"
+        b"\r\n"
+        b"--B1\r\n"
+        b"Content-Type: message/delivery-status\r\n"
+        b"\r\n"
+        b"Reporting-MTA: dns; mx.example.com\r\n"
+        b"\r\n"
+        b"Final-Recipient: rfc822; alice@example.com\r\n"
+        b"Action: failed\r\n"
+        b"Status: 5.1.1\r\n"
+        b"\r\n"
+        b"--B1\r\n"
+        b"Content-Type: text/rfc822-headers\r\n"
+        b"\r\n"
+        b"From: help@firstline.example\r\n"
+        b"To: alice@example.com\r\n"
+        b"Subject: [#1] We received your request\r\n"
+        b"Message-ID: <" + bounced_message_id.encode() + b">\r\n"
+        b"\r\n"
+        b"--B1--\r\n"
+    )
+
+
+def test_a_bounce_of_our_notification_is_a_note_on_its_ticket(deliver, mail):
+    ticket = deliver(mail(sender="alice@example.com")).ticket
+    ack = OutboundMessage.objects.get(kind="ack", ticket=ticket)
+
+    message = deliver(_dsn(ack.message_id))
+
+    assert (message.status, message.result, message.ticket) == (PROCESSED, "bounce", ticket)
+    note = Comment.objects.get(pk=message.comment_id)
+    assert not note.is_public and note.author is None
+    assert "Mailbox does not exist" in note.body
+    assert Ticket.objects.count() == 1
+    assert OutboundMessage.objects.count() == 1
+
+
+def test_a_bounce_naming_a_forged_id_is_ignored(deliver, mail):
+    ticket = deliver(mail(sender="alice@example.com")).ticket
+
+    message = deliver(_dsn(f"fl.{ticket.pk}.0000000000000000.00000000000000000000@localhost"))
+
+    assert (message.status, message.result, message.ticket) == (IGNORED, "bounce", None)
+    assert not Comment.objects.filter(ticket=ticket).exists()
+
+
+@pytest.mark.parametrize("with_ticket", [True, False])
+def test_our_own_mail_coming_back_is_ignored(deliver, mail, mailbox, new_ticket, with_ticket):
+    ticket = new_ticket() if with_ticket else None
+    outgoing = OutboundMessage.objects.count()
+    raw = mail(
+        sender=mailbox.address,
+        subject="[#1] We received your request",
+        message_id=message_ids.new_message_id(ticket.pk if ticket else None),
+    )
+
+    message = deliver(raw)
+
+    assert (message.status, message.result, message.ticket) == (IGNORED, "own_mail", None)
+    assert Ticket.objects.count() == (1 if with_ticket else 0)
+    assert OutboundMessage.objects.count() == outgoing
+
+
+def test_a_second_delivery_of_the_same_message_id_is_a_duplicate(deliver, mail):
+    raw = mail(sender="alice@example.com", message_id="once@example.com")
+    relayed = b"Received: from relay2.example.com by mx.firstline.example; 4 May 2026\r\n" + raw
+
+    first, second = deliver(raw), deliver(relayed)
+
+    assert first.pk != second.pk
+    assert (first.status, first.result) == (PROCESSED, "created")
+    assert (second.status, second.result, second.ticket) == (IGNORED, "duplicate", None)
+    assert Ticket.objects.count() == 1
+    assert len(acks_to("alice@example.com")) == 1
+
+
+def test_one_acknowledgement_per_sender_every_ten_minutes(deliver, mail):
+    with time_machine.travel(T0, tick=False) as traveller:
+        first = deliver(mail(sender="dana@unknown.example", subject="Printer jams"))
+        traveller.move_to(T0 + timedelta(minutes=4))
+        second = deliver(mail(sender="dana@unknown.example", subject="Also: no toner"))
+        other = deliver(mail(sender="fox@unknown.example", subject="Monitor flickers"))
+
+        assert first.ticket != second.ticket
+        assert len(acks_to("dana@unknown.example")) == 1
+        assert len(acks_to("fox@unknown.example")) == 1
+
+        traveller.move_to(T0 + timedelta(minutes=11))
+        third = deliver(mail(sender="dana@unknown.example", subject="Keyboard missing keys"))
+
+    assert other.result == third.result == "created"
+    assert len(acks_to("dana@unknown.example")) == 2
+    assert Ticket.objects.count() == 4
