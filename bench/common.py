@@ -65,3 +65,60 @@ def parse_result(output: str) -> dict | None:
         if line.startswith(RESULT_PREFIX):
             return json.loads(line[len(RESULT_PREFIX) :])
     return None
+
+
+# --- Child processes and throwaway databases (used by email_ingest.py) ------------------------
+
+
+def recreate_pg_database(name: str, drop_only: bool = False) -> None:
+    """Drops the PostgreSQL database `name` (ending its sessions) and creates it empty again."""
+    import psycopg
+
+    with psycopg.connect(PG_MAINTENANCE_URL, autocommit=True, connect_timeout=5) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        if not drop_only:
+            conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def wait_healthy(server, host: str, port: int, log: Path, timeout: float = 30.0) -> None:
+    """Polls GET /healthz until 200, the server process dies, or `timeout` seconds pass."""
+    import http.client
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise RuntimeError(f"Server exited with {server.returncode}:\n{tail(log)}")
+        try:
+            conn = http.client.HTTPConnection(host, port, timeout=2)
+            try:
+                conn.request("GET", "/healthz")
+                if conn.getresponse().status == 200:
+                    return
+            finally:
+                conn.close()
+        except OSError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"No 200 from /healthz within {timeout:.0f}s:\n{tail(log)}")
+
+
+def stop_process(process, timeout: float = 15.0) -> None:
+    """SIGTERM, then SIGKILL if it has not exited within `timeout` seconds."""
+    import subprocess
+
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
+
+
+def tail(log: Path, size: int = 3000) -> str:
+    """The end of a log file, for error messages."""
+    try:
+        return log.read_text(errors="replace")[-size:]
+    except OSError:
+        return f"({log} unreadable)"

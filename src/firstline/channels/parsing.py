@@ -260,12 +260,13 @@ def _unfold(value: str) -> str:
 
 
 _ENCODED_WORD = re.compile(r"=\?([^?\s]{1,75})\?([bBqQ])\?([^?\s]*)\?=")
-_NOT_BASE64 = re.compile(rb"[^A-Za-z0-9+/]")
+_BASE64_ALPHABET = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+_NOT_BASE64 = bytes(set(range(256)) - set(_BASE64_ALPHABET))
 
 
 def _decode_base64(data: bytes) -> bytes:
     """Lenient base64: stray characters are skipped and a broken tail is dropped."""
-    data = _NOT_BASE64.sub(b"", data)
+    data = data.translate(None, _NOT_BASE64)
     if len(data) % 4 == 1:
         data = data[:-1]
     return binascii.a2b_base64(data + b"=" * (-len(data) % 4))
@@ -357,17 +358,17 @@ class _Context:
 
 # --- Header values -------------------------------------------------------------------------------
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+# Control characters (a database rejects NUL), byte order marks, and lone surrogates.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufeff\ud800-\udfff]")
 
 
 def _drop_control(match: re.Match) -> str:
-    return "\ufffd" if match[0] >= "\ud800" else ""
+    return "\ufffd" if "\ud800" <= match[0] <= "\udfff" else ""
 
 
 def _clean_text(text: str) -> str:
-    """Unix newlines, no BOM, no control characters or lone surrogates (a database rejects NUL)."""
-    text = text.replace("\r\n", "\n").replace("\r", "\n").removeprefix("\ufeff")
-    return _CONTROL.sub(_drop_control, text)
+    """Unix newlines, and no control characters, byte order marks or lone surrogates."""
+    return _CONTROL.sub(_drop_control, text.replace("\r\n", "\n").replace("\r", "\n"))
 
 
 def _clean_line(text: str) -> str:
@@ -498,7 +499,9 @@ def _mailbox(ctx: _Context, item: str, where: str) -> tuple[str, str]:
     name = name.strip()
     if len(name) >= 2 and name[0] == name[-1] == '"':
         name = _QUOTED_PAIR.sub(r"\1", name[1:-1])
-    name = ctx.header(name, where).strip("\"' ")
+    name = ctx.header(name, where)
+    if len(name) >= 2 and name[0] == name[-1] and name[0] in "\"'":  # quotes inside an encoded word
+        name = name[1:-1].strip()
     address = "".join(ctx.literal(address, where).split()).rpartition(":")[2].lower()
     if len(address) > 320 or not _ADDRESS.fullmatch(address):
         address = ""
@@ -569,10 +572,49 @@ _HTML_CLEANER = nh3.Cleaner(
 )
 
 
+_HTML_LIMIT = 1_000_000  # characters of HTML body rendered; the raw message keeps the rest
+_MAX_HTML_DEPTH = 100
+_MAX_HTML_TAGS = 20_000
+_TAG = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9:-]{0,30})[^<>]*>?")
+_VOID_TAGS = {
+    "area", "base", "br", "col", "embed", "hr", "img", "image", "input", "link", "meta",
+    "param", "source", "track", "wbr",
+}  # fmt: skip
+# Tags a browser closes when the next sibling opens, so they never nest by themselves.
+_SIBLING_TAGS = {"p", "li", "dt", "dd", "tr", "td", "th", "thead", "tbody", "tfoot", "option"}
+
+
+def _bound_html(html: str) -> str:
+    """Keeps the HTML5 parser behind nh3, and html.parser after it, fast: it takes quadratic
+    time on deep nesting (40,000 nested <div>s take seconds), so opening tags nested deeper
+    than any real mail, and all tags past a generous count, are dropped. Their text stays."""
+    open_tags: dict[str, int] = {}
+    depth = position = 0
+    pieces = []
+    for count, match in enumerate(_TAG.finditer(html)):
+        if count == _MAX_HTML_TAGS:
+            pieces.append(html[position : match.start()])
+            return "".join(pieces) + _TAG.sub("", html[match.start() :])
+        tag = match[2].lower()
+        if match[1]:
+            if open_tags.get(tag):
+                open_tags[tag] -= 1
+                depth -= 1
+        elif tag not in _VOID_TAGS and tag not in _SIBLING_TAGS:
+            if depth >= _MAX_HTML_DEPTH:
+                pieces.append(html[position : match.start()])
+                position = match.end()
+                continue
+            open_tags[tag] = open_tags.get(tag, 0) + 1
+            depth += 1
+    pieces.append(html[position:])
+    return "".join(pieces)
+
+
 def sanitize_html(html: str) -> str:
     """HTML safe to show in the desk: harmless formatting only, no scripts, styles, event
     handlers or dangerous URLs, and no remote images (only cid: ones)."""
-    return _HTML_CLEANER.clean(html)
+    return _HTML_CLEANER.clean(_bound_html(html))
 
 
 _BLOCK_TAGS = {
@@ -638,12 +680,12 @@ class _TextExtractor(HTMLParser):
     def flush(self, force: bool = False):
         raw = "".join(self.current)
         self.current = []
-        line = raw.strip(" \t")
+        line = raw.rstrip() if self.pre else raw.strip(" \t")
         if line == "--" and raw.endswith(" "):
             line = "-- "  # the signature separator keeps its space
         if line or force or "\xa0" in raw:  # <p>&nbsp;</p> is a deliberate empty line
-            prefix = ">" * self.quote + (" " if self.quote else "")
-            self.lines.append((prefix + line.replace("\xa0", " ")).rstrip() or "")
+            line = ">" * self.quote + (" " if self.quote else "") + line.replace("\xa0", " ")
+            self.lines.append(line if line.endswith("-- ") else line.rstrip())
 
     def text(self) -> str:
         self.flush()
@@ -655,7 +697,7 @@ def html_to_text(html: str) -> str:
     """Readable plain text of an HTML mail. The HTML is first normalised by nh3, so the stdlib
     parser only ever sees well-formed markup (its worst cases are quadratic on broken markup)."""
     extractor = _TextExtractor()
-    extractor.feed(_TEXT_CLEANER.clean(html))
+    extractor.feed(_TEXT_CLEANER.clean(_bound_html(html)))
     extractor.close()
     return _clean_text(extractor.text())
 
@@ -1060,11 +1102,14 @@ class _Parser:
     def _bodies(self) -> tuple[str, str | None]:
         """The plain text (converted from HTML when there is no plain part) and the safe HTML."""
         source = "\n".join(self.content.htmls) if self.content.htmls else None
+        if source is not None and len(source) > _HTML_LIMIT:
+            self.ctx.warn(f"HTML body larger than {_size(_HTML_LIMIT)}: only its start is shown")
+            source = source[:_HTML_LIMIT]
         text = "\n".join(self.content.texts)
         if not text.strip() and source:
             text = html_to_text(source)
         text = text.rstrip().lstrip("\n")
-        return text, sanitize_html(source) if source is not None else None
+        return text, sanitize_html(source).strip() if source is not None else None
 
 
 def _size(limit: int) -> str:

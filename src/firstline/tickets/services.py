@@ -118,9 +118,12 @@ def _lock(ticket: Ticket, expected_version: int | None = None) -> Ticket:
 
 
 def _save(ticket: Ticket, fields: Iterable[str]) -> None:
+    """Every change of a ticket row goes through here, and tells who listens what changed."""
+    fields = set(fields)
     ticket.version += 1
     ticket.updated_at = clock.now()
-    ticket.save(update_fields=[*set(fields), "version", "updated_at"])
+    ticket.save(update_fields=[*fields, "version", "updated_at"])
+    signals.ticket_saved.send(sender=Ticket, ticket=ticket, fields=frozenset(fields))
 
 
 def check_fields_allowed(actor: User | None, fields: Iterable[str], *, creating: bool) -> None:

@@ -7,6 +7,7 @@ so a rolled-back change notifies nobody and a committed one loses no notificatio
 from django.dispatch import Signal
 
 ticket_created = Signal()  # ticket, actor
+ticket_saved = Signal()  # ticket, fields (the columns that changed; may be empty)
 reply_added = Signal()  # ticket, comment, actor (public replies only)
 ticket_assigned = Signal()  # ticket, assignee, actor
 ticket_escalated = Signal()  # ticket, group, reason, actor, upwards
