@@ -1,6 +1,7 @@
 """IMAP polling by UID: import every message not imported yet, read or unread, and only then
 move (or flag, or delete) it on the server, so a crash mid-poll loses and duplicates nothing."""
 
+import base64
 import contextlib
 import imaplib
 import logging
@@ -8,7 +9,7 @@ import re
 import ssl
 from datetime import timedelta
 
-from django.db import transaction
+from django.db.models import Q
 
 from firstline.core import clock
 
@@ -17,8 +18,7 @@ from .models import InboundMessage, Mailbox
 
 log = logging.getLogger(__name__)
 
-FETCH_BATCH = 50
-POLL_LEASE = timedelta(minutes=5)
+POLL_LEASE = timedelta(minutes=10)  # a poller that died frees the mailbox after this
 _UIDVALIDITY = re.compile(rb"UIDVALIDITY (\d+)")
 
 
@@ -28,15 +28,18 @@ class PollError(Exception):
 
 def connect(mailbox: Mailbox, timeout: float = 30) -> imaplib.IMAP4:
     host, port = mailbox.imap_host, mailbox.imap_port
+    context = ssl.create_default_context()
     if mailbox.imap_security == Mailbox.Security.SSL:
-        client = imaplib.IMAP4_SSL(
-            host, port, ssl_context=ssl.create_default_context(), timeout=timeout
-        )
+        client = imaplib.IMAP4_SSL(host, port, ssl_context=context, timeout=timeout)
     else:
         client = imaplib.IMAP4(host, port, timeout=timeout)
         if mailbox.imap_security == Mailbox.Security.STARTTLS:
-            client.starttls(ssl_context=ssl.create_default_context())
+            client.starttls(ssl_context=context)
     client.login(mailbox.imap_username, mailbox.imap_password)
+    # Servers announce extensions such as MOVE and UIDPLUS only after login.
+    status, data = client.capability()
+    if status == "OK" and data and data[-1]:
+        client.capabilities = tuple(data[-1].decode("ascii", "replace").upper().split())
     return client
 
 
@@ -47,44 +50,68 @@ def _check(response, what: str):
     return data
 
 
-def _folder(name: str) -> str:
-    return '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
+def encode_folder(name: str) -> str:
+    """A folder name as IMAP wants it: modified UTF-7 (RFC 3501 5.1.3), quoted."""
+    out, pending = [], []
+
+    def flush():
+        if pending:
+            raw = "".join(pending).encode("utf-16-be")
+            out.append("&" + base64.b64encode(raw).decode().rstrip("=").replace("/", ",") + "-")
+            pending.clear()
+
+    for ch in name:
+        if 0x20 <= ord(ch) <= 0x7E:
+            flush()
+            out.append("&-" if ch == "&" else ch)
+        else:
+            pending.append(ch)
+    flush()
+    encoded = "".join(out)
+    return '"' + encoded.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def claim(mailbox_id: int) -> Mailbox | None:
-    """One poller per mailbox at a time: the one whose update finds the mailbox due."""
+    """One poller per mailbox at a time, and only when its interval has passed."""
     now = clock.now()
-    with transaction.atomic():
-        mailbox = Mailbox.objects.filter(pk=mailbox_id, is_active=True, imap_enabled=True).first()
-        if mailbox is None:
-            return None
-        due = mailbox.last_polled_at is None or (
-            mailbox.last_polled_at + timedelta(seconds=mailbox.poll_interval) <= now
-        )
-        if not due:
-            return None
-        won = Mailbox.objects.filter(pk=mailbox.pk, last_polled_at=mailbox.last_polled_at).update(
-            last_polled_at=now
-        )
+    mailbox = Mailbox.objects.filter(pk=mailbox_id, is_active=True, imap_enabled=True).first()
+    if mailbox is None:
+        return None
+    if (
+        mailbox.last_polled_at
+        and mailbox.last_polled_at + timedelta(seconds=mailbox.poll_interval) > now
+    ):
+        return None
+    won = (
+        Mailbox.objects.filter(pk=mailbox.pk, last_polled_at=mailbox.last_polled_at)
+        .filter(Q(polling_until__isnull=True) | Q(polling_until__lt=now))
+        .update(last_polled_at=now, polling_until=now + POLL_LEASE)
+    )
     return mailbox if won else None
+
+
+def _search(client, criteria: str) -> list[int]:
+    return [int(u) for u in _check(client.uid("SEARCH", None, criteria), "SEARCH")[0].split()]
 
 
 def poll(mailbox: Mailbox) -> int:
     """Imports new messages of one mailbox; returns how many were new."""
     client = connect(mailbox)
     try:
-        _check(client.select(_folder(mailbox.imap_folder)), "SELECT")
-        uidvalidity = _uidvalidity(client)
-        uids = [int(u) for u in _check(client.uid("SEARCH", None, "ALL"), "SEARCH")[0].split()]
+        _check(client.select(encode_folder(mailbox.imap_folder)), "SELECT")
+        uidvalidity = _uidvalidity(client, mailbox)
+        uids = _search(client, "UNDELETED")
         known = set(
             InboundMessage.objects.filter(
                 mailbox=mailbox, imap_uidvalidity=uidvalidity, imap_uid__in=uids
             ).values_list("imap_uid", flat=True)
         )
+        # Imported before a crash, but never moved or flagged: finish that first.
+        leftovers = known
+        if mailbox.after_import == Mailbox.AfterImport.FLAG:
+            leftovers = known & set(_search(client, "UNFLAGGED"))
+        done = [uid for uid in sorted(leftovers) if _after_import(client, mailbox, uid)]
         imported = 0
-        if mailbox.after_import != Mailbox.AfterImport.FLAG:
-            for uid in sorted(known):  # imported before a crash, but never moved away
-                _after_import(client, mailbox, uid)
         for uid in [u for u in uids if u not in known]:
             raw = _fetch(client, uid)
             if raw is None:
@@ -97,21 +124,21 @@ def poll(mailbox: Mailbox) -> int:
                 imap_uid=uid,
             )
             imported += int(new)
-            _after_import(client, mailbox, uid)  # only now: the message is committed
-        if mailbox.after_import != Mailbox.AfterImport.FLAG:
-            client.expunge()
+            if _after_import(client, mailbox, uid):  # only now: the message is committed
+                done.append(uid)
+        _expunge(client, mailbox, done)
     finally:
         with contextlib.suppress(imaplib.IMAP4.error, OSError):
             client.logout()
-    Mailbox.objects.filter(pk=mailbox.pk).update(last_poll_error="")
+    Mailbox.objects.filter(pk=mailbox.pk).update(last_poll_error="", polling_until=None)
     return imported
 
 
-def _uidvalidity(client) -> int:
+def _uidvalidity(client, mailbox: Mailbox) -> int:
     _, data = client.response("UIDVALIDITY")
     if data and data[0]:
         return int(data[0])
-    status, data = client.status(_folder("INBOX"), "(UIDVALIDITY)")
+    status, data = client.status(encode_folder(mailbox.imap_folder), "(UIDVALIDITY)")
     match = _UIDVALIDITY.search(data[0] if data else b"")
     if status != "OK" or not match:
         raise PollError("The server did not tell the folder's UIDVALIDITY.")
@@ -126,35 +153,59 @@ def _fetch(client, uid: int) -> bytes | None:
     return None  # expunged meanwhile by someone else
 
 
-def _after_import(client, mailbox: Mailbox, uid: int) -> None:
-    action = mailbox.after_import
+def _after_import(client, mailbox: Mailbox, uid: int) -> bool:
+    """Moves, deletes or flags one message; False if it vanished meanwhile (someone else
+    expunged it: nothing left to do)."""
+    action, number = mailbox.after_import, str(uid)
     if action == Mailbox.AfterImport.MOVE:
-        target = _folder(mailbox.processed_folder)
-        client.create(target)  # fails harmlessly when it exists
+        target = encode_folder(mailbox.processed_folder)
+        client.create(target)  # answers NO when it exists: fine
         if "MOVE" in client.capabilities:
-            _check(client.uid("MOVE", str(uid), target), "MOVE")
-            return
-        _check(client.uid("COPY", str(uid), target), "COPY")
-        _check(client.uid("STORE", str(uid), "+FLAGS", "(\\Deleted)"), "STORE")
-    elif action == Mailbox.AfterImport.DELETE:
-        _check(client.uid("STORE", str(uid), "+FLAGS", "(\\Deleted)"), "STORE")
+            return _done(client.uid("MOVE", number, target), "MOVE")
+        if not _done(client.uid("COPY", number, target), "COPY"):
+            return False
+    if action in (Mailbox.AfterImport.MOVE, Mailbox.AfterImport.DELETE):
+        return _done(client.uid("STORE", number, "+FLAGS", "(\\Deleted)"), "STORE")
+    return _done(client.uid("STORE", number, "+FLAGS", "(\\Seen \\Flagged)"), "STORE")
+
+
+def _done(response, what: str) -> bool:
+    status, data = response
+    if status == "OK":
+        return True
+    if b"EXPUNGE" in b" ".join(d for d in data if isinstance(d, bytes)).upper():
+        return False
+    raise PollError(f"{what} failed: {data!r}"[:500])
+
+
+def _expunge(client, mailbox: Mailbox, uids: list[int]) -> None:
+    """Removes only the messages this poller marked, where the server allows (UIDPLUS)."""
+    if mailbox.after_import == Mailbox.AfterImport.FLAG or not uids:
+        return
+    if "MOVE" in client.capabilities and mailbox.after_import == Mailbox.AfterImport.MOVE:
+        return
+    if "UIDPLUS" in client.capabilities:
+        client.uid("EXPUNGE", ",".join(str(u) for u in uids))
     else:
-        _check(client.uid("STORE", str(uid), "+FLAGS", "(\\Seen \\Flagged)"), "STORE")
+        client.expunge()
 
 
 def poll_due() -> list[int]:
-    """Polls every mailbox whose interval has passed; errors are kept on the mailbox."""
+    """Polls every mailbox whose interval has passed; an error stays on its mailbox."""
     polled = []
-    for mailbox_id in Mailbox.objects.filter(is_active=True, imap_enabled=True).values_list(
+    mailboxes = Mailbox.objects.filter(is_active=True, imap_enabled=True).values_list(
         "pk", flat=True
-    ):
+    )
+    for mailbox_id in mailboxes:
         mailbox = claim(mailbox_id)
         if mailbox is None:
             continue
         try:
             poll(mailbox)
-        except (imaplib.IMAP4.error, OSError, PollError) as exc:
+        except Exception as exc:  # one broken mailbox must not stop the others
             log.warning("Polling %s failed: %s", mailbox.address, exc)
-            Mailbox.objects.filter(pk=mailbox.pk).update(last_poll_error=str(exc)[:2000])
+            Mailbox.objects.filter(pk=mailbox.pk).update(
+                last_poll_error=f"{type(exc).__name__}: {exc}"[:2000], polling_until=None
+            )
         polled.append(mailbox_id)
     return polled

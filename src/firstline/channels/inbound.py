@@ -38,6 +38,7 @@ def receive_message(
     digest = hashlib.sha256(raw).hexdigest()
     existing = _existing(mailbox, digest, imap_uidvalidity, imap_uid)
     if existing is not None:
+        _adopt_uid(existing, imap_uidvalidity, imap_uid)
         return existing, False
     try:
         with transaction.atomic():
@@ -57,6 +58,20 @@ def receive_message(
             raise
         return found, False
     return message, True
+
+
+def _adopt_uid(message: InboundMessage, uidvalidity: int | None, uid: int | None) -> None:
+    """The same bytes under a new UID (the server renumbered the folder): remember the new
+    UID, so that the next poll knows the message without downloading it again."""
+    if uid is None or (message.imap_uidvalidity, message.imap_uid) == (uidvalidity, uid):
+        return
+    taken = InboundMessage.objects.filter(
+        mailbox_id=message.mailbox_id, imap_uidvalidity=uidvalidity, imap_uid=uid
+    )
+    if not taken.exists():
+        InboundMessage.objects.filter(pk=message.pk).update(
+            imap_uidvalidity=uidvalidity, imap_uid=uid
+        )
 
 
 def _existing(mailbox, digest, uidvalidity, uid) -> InboundMessage | None:

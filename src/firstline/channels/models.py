@@ -43,6 +43,8 @@ class Mailbox(models.Model):
     )
     poll_interval = models.PositiveIntegerField(default=60, help_text=_("Seconds."))
     last_polled_at = models.DateTimeField(null=True, blank=True)
+    # Set while a poller works on the mailbox: another one keeps away until it is done.
+    polling_until = models.DateTimeField(null=True, blank=True)
     last_poll_error = models.TextField(blank=True)
     # The per-mailbox token of the HTTP inbound endpoint: only its SHA-256 digest is kept.
     inbound_token_digest = models.CharField(max_length=64, blank=True, db_index=True)

@@ -3,6 +3,7 @@ task with retries, so an SMTP outage delays mail but loses none."""
 
 import contextlib
 import logging
+from collections.abc import Iterable
 from datetime import timedelta
 
 from django.conf import settings
@@ -29,8 +30,14 @@ CLAIM_LEASE = timedelta(minutes=5)
 
 def render(kind: str, language: str, context: dict) -> tuple[str, str]:
     """Subject and body in `language`: the admin's version if there is one, else the file."""
+    custom = EmailTemplate.objects.filter(kind=kind, language=language).first()
+    return _render(custom, kind, language, context)
+
+
+def _render(
+    custom: EmailTemplate | None, kind: str, language: str, context: dict
+) -> tuple[str, str]:
     with translation.override(language):
-        custom = EmailTemplate.objects.filter(kind=kind, language=language).first()
         if custom is not None:
             ctx = Context(context, autoescape=False)
             subject = Template(custom.subject).render(ctx)
@@ -111,6 +118,48 @@ def queue(
         MessageReference.objects.create(message_id=message_id, ticket=ticket, outgoing=True)
     transaction.on_commit(_enqueue_send)
     return outbound
+
+
+def queue_many(items: Iterable[dict]) -> list[OutboundMessage]:
+    """`queue` for many messages at once (the SLA sweep): each item holds `queue`'s keyword
+    arguments; the same messages are written with a few bulk inserts, and the admins' own
+    templates are looked up once per kind and language."""
+    customs: dict[tuple[str, str], EmailTemplate | None] = {}
+    messages, references = [], []
+    for item in items:
+        recipients = sorted({r.strip().lower() for r in item["recipients"] if r and "@" in r})
+        if not recipients:
+            continue
+        kind, language, ticket = item["kind"], item["language"], item.get("ticket")
+        if (kind, language) not in customs:
+            customs[kind, language] = EmailTemplate.objects.filter(
+                kind=kind, language=language
+            ).first()
+        subject, body = _render(customs[kind, language], kind, language, item["context"])
+        message_id = message_ids.new_message_id(ticket.pk if ticket else None)
+        automatic = "auto-replied" if kind in AUTOMATIC_KINDS else "auto-generated"
+        messages.append(
+            OutboundMessage(
+                kind=kind,
+                ticket=ticket,
+                recipients=recipients,
+                primary_recipient=recipients[0],
+                cc=sorted(set(item.get("cc") or []) - set(recipients)),
+                subject=subject,
+                body=body,
+                message_id=message_id,
+                headers={"Auto-Submitted": automatic, "X-Auto-Response-Suppress": "All"},
+            )
+        )
+        if ticket is not None:
+            references.append(
+                MessageReference(message_id=message_id, ticket=ticket, outgoing=True)
+            )
+    OutboundMessage.objects.bulk_create(messages, batch_size=500)
+    MessageReference.objects.bulk_create(references, batch_size=500)
+    if messages:
+        transaction.on_commit(_enqueue_send)
+    return messages
 
 
 def _enqueue_send() -> None:
