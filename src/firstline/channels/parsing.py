@@ -614,7 +614,7 @@ def _bound_html(html: str) -> str:
 def sanitize_html(html: str) -> str:
     """HTML safe to show in the desk: harmless formatting only, no scripts, styles, event
     handlers or dangerous URLs, and no remote images (only cid: ones)."""
-    return _HTML_CLEANER.clean(_bound_html(html))
+    return _HTML_CLEANER.clean(_bound_html(_clean_text(html)))
 
 
 _BLOCK_TAGS = {
@@ -697,30 +697,33 @@ def html_to_text(html: str) -> str:
     """Readable plain text of an HTML mail. The HTML is first normalised by nh3, so the stdlib
     parser only ever sees well-formed markup (its worst cases are quadratic on broken markup)."""
     extractor = _TextExtractor()
-    extractor.feed(_TEXT_CLEANER.clean(_bound_html(html)))
+    extractor.feed(_TEXT_CLEANER.clean(_bound_html(_clean_text(html))))
     extractor.close()
-    return _clean_text(extractor.text())
+    return _clean_text(extractor.text())  # character references can name control characters
+
+
+def _quoted(body: str, level: int) -> str:
+    return ">" * level + (" " if level and body else "") + body
 
 
 def _unflow(text: str, delsp: bool) -> str:
-    """Joins the soft line breaks of format=flowed text (RFC 3676)."""
+    """Joins the soft line breaks of format=flowed text (RFC 3676), quote level by quote level."""
     lines: list[str] = []
     current, depth = None, 0
     for line in text.split("\n"):
         level = len(line) - len(line.lstrip(">"))
-        body = line[level:].removeprefix(" ")
+        body = line[level:].removeprefix(" ")  # space-stuffing
         if current is not None and level != depth:
-            lines.append(current)
+            lines.append(_quoted(current, depth))
             current = None
         joined = body if current is None else current + body
-        prefix = ">" * level + (" " if level else "")
         if body.endswith(" ") and body != "-- ":
             current, depth = (joined[:-1] if delsp else joined), level
         else:
-            lines.append(joined if current is None and not level else prefix + joined)
+            lines.append(_quoted(joined, level))
             current = None
     if current is not None:
-        lines.append(current)
+        lines.append(_quoted(current, depth))
     return "\n".join(lines)
 
 
@@ -939,6 +942,10 @@ def _safe_filename(name: str) -> str:
     return clean_filename(name)
 
 
+def _extension(ctype: str) -> str:
+    return (mimetypes.guess_extension(ctype) or "") if ctype else ""
+
+
 def _payload(part: _Part) -> bytes:
     """The decoded bytes of a leaf; broken base64 or quoted-printable decodes as far as it can."""
     # The raw text: get_payload() would decode 8-bit bytes with the declared charset first.
@@ -972,9 +979,11 @@ class _Parser:
         return self._message(parts[0].headers)
 
     def _charset_hint(self, parts: list[_Part]) -> str | None:
+        """The first declared charset that could have written raw 8-bit header bytes."""
         for part in parts:
             match = _CHARSET_PARAM.search(part.headers.get("content-type", ""))
-            if not part.embedded and match and (codec := normalize_charset(match[1])):
+            codec = normalize_charset(match[1]) if match and not part.embedded else None
+            if codec and not codec.startswith(("utf-16", "utf-32", "utf-7")):
                 return codec
         return None
 
@@ -994,12 +1003,14 @@ class _Parser:
 
     def _visit_leaf(self, part: _Part) -> None:
         ctype, params = _params(self.ctx, part.headers.get("content-type"), "Content-Type")
-        if not _MIME_TYPE.fullmatch(ctype) or ctype.startswith("multipart/"):
+        declared = bool(_MIME_TYPE.fullmatch(ctype)) and not ctype.startswith("multipart/")
+        if not declared:
             ctype = "text/plain"  # what RFC 2045 says, and a multipart without boundary is text
         disposition, dparams = _params(
             self.ctx, part.headers.get("content-disposition"), "attachment name"
         )
         filename = dparams.get("filename") or params.get("name") or ""
+        filename = filename if filename.strip() else ""
         if ctype in ("text/plain", "text/html") and disposition != "attachment" and not filename:
             self._add_body(part, ctype, params)
         elif ctype == "text/rfc822-headers":
@@ -1007,7 +1018,7 @@ class _Parser:
             if found := _id_in_text(_clean_text(text), None):
                 self.content.original_ids.append(found)
         else:
-            self._attach(part, ctype, disposition, filename)
+            self._attach(part, ctype if declared else "", disposition, filename)
 
     def _add_body(self, part: _Part, ctype: str, params: dict[str, str]) -> None:
         where = "HTML body" if ctype == "text/html" else "body"
@@ -1020,15 +1031,17 @@ class _Parser:
         self.content.texts.append(text)
 
     def _attach(self, part: _Part, ctype: str, disposition: str, filename: str) -> None:
+        """A leaf that is not body text; `ctype` is "" when the declared type was invalid."""
         content_id = _content_id(self.ctx, part.headers.get("content-id"))
         if not (filename or disposition == "attachment" or content_id or ctype[:5] != "text/"):
             return  # a nameless alternative rendering such as text/enriched
-        if not filename:
-            filename = "attachment" + (mimetypes.guess_extension(ctype) or "")
+        filename = _safe_filename(filename or "attachment" + _extension(ctype))
         self.content.attachments.append(
             ParsedAttachment(
-                filename=_safe_filename(filename),
-                content_type=ctype,
+                filename=filename,
+                content_type=ctype
+                or mimetypes.guess_type(filename)[0]
+                or "application/octet-stream",
                 content=_payload(part),
                 content_id=content_id,
                 inline=disposition == "inline" or (not disposition and content_id is not None),
@@ -1070,15 +1083,10 @@ class _Parser:
         bounce = _is_bounce_source(from_address, headers.get("from", ""), content.is_report)
         automation = _automation(fields, subject, return_path, bounce)
         message_ids = _message_ids(ctx, headers.get("message-id"), "Message-ID")
+        own_id = message_ids[0] if message_ids else None
         text, html = self._bodies()
-        bounced = None
-        if automation == "bounce":
-            own = message_ids[0] if message_ids else None
-            originals = [i for i in content.original_ids if i != own]
-            originals += _message_ids(ctx, headers.get("original-message-id"), "header")
-            bounced = originals[0] if originals else _id_in_text(text, own)
         return ParsedMessage(
-            message_id=message_ids[0] if message_ids else None,
+            message_id=own_id,
             in_reply_to=_message_ids(ctx, headers.get("in-reply-to"), "In-Reply-To"),
             references=_message_ids(ctx, headers.get("references"), "References"),
             subject=subject,
@@ -1094,10 +1102,19 @@ class _Parser:
             reply_text=trim_reply(text),
             attachments=content.attachments,
             automation=automation,
-            bounced_message_id=bounced,
+            bounced_message_id=(
+                self._bounced_id(headers, own_id, text) if automation == "bounce" else None
+            ),
             charset_warnings=ctx.warnings,
             header_fields=fields,
         )
+
+    def _bounced_id(self, headers: dict[str, str], own_id: str | None, text: str) -> str | None:
+        """The Message-ID of the message a bounce returns: from the returned message or headers,
+        an Original-Message-ID field, or failing those a Message-ID line in the text."""
+        originals = [i for i in self.content.original_ids if i != own_id]
+        originals += _message_ids(self.ctx, headers.get("original-message-id"), "header")
+        return originals[0] if originals else _id_in_text(text, own_id)
 
     def _bodies(self) -> tuple[str, str | None]:
         """The plain text (converted from HTML when there is no plain part) and the safe HTML."""
