@@ -9,12 +9,13 @@ import logging
 
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
 
 from firstline.accounts import selectors as account_selectors
 from firstline.accounts import services as account_services
 from firstline.accounts.models import User
 from firstline.core import clock
-from firstline.core.errors import Conflict, NotAllowed, ServiceError
+from firstline.core.errors import Conflict, NotAllowed
 from firstline.tickets import services as ticket_services
 from firstline.tickets.models import Channel, Ticket
 
@@ -179,7 +180,7 @@ def _sender(parsed: ParsedMessage) -> User:
     user = User.objects.filter(email__iexact=parsed.from_address).first()
     if user is not None:
         return user
-    first, _, last = parsed.from_name.partition(" ")
+    first, _sep, last = parsed.from_name.partition(" ")
     return account_services.create_user(
         actor=None,
         username=_free_username(parsed.from_address),
@@ -232,7 +233,7 @@ def _append(message, parsed, sender: User, ticket: Ticket) -> None:
     ticket_services.add_participants(
         actor=None,
         ticket=ticket,
-        emails=[a for _, a in parsed.cc + parsed.to],
+        emails=[a for _name, a in parsed.cc + parsed.to],
         exclude=[message.mailbox.address],
     )
     _remember(parsed, ticket)
@@ -257,7 +258,7 @@ def _create(message, parsed, sender: User, follow_up_of: Ticket | None = None) -
     ticket_services.add_participants(
         actor=None,
         ticket=ticket,
-        emails=[a for _, a in parsed.cc],
+        emails=[a for _name, a in parsed.cc],
         exclude=[mailbox.address, sender.email],
     )
     if follow_up_of is not None:
@@ -299,11 +300,10 @@ def _handle_automatic(message, parsed: ParsedMessage) -> None:
 def requeue(*, message: InboundMessage) -> InboundMessage:
     """After a fix, a quarantined message is processed again."""
     if message.status != InboundMessage.Status.QUARANTINED:
-        raise Conflict("Only quarantined messages can be processed again.")
+        raise Conflict(_("Only quarantined messages can be processed again."))
     message.status, message.error = InboundMessage.Status.RECEIVED, ""
     message.save(update_fields=["status", "error"])
     transaction.on_commit(lambda: _enqueue(message.pk))
     return message
 
 
-__all__ = ["ServiceError", "process", "receive_message", "requeue"]

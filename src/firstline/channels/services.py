@@ -16,7 +16,7 @@ from .models import Mailbox
 TOKEN_PREFIX = "flm_"
 
 
-def _require_admin(actor: User | None) -> None:
+def require_admin(actor: User | None) -> None:
     if actor is not None and not actor.is_admin:
         raise NotAllowed(_("Only administrators can configure mailboxes."))
 
@@ -36,7 +36,7 @@ def create_mailbox(
     **settings,
 ) -> tuple[Mailbox, str]:
     """Returns the mailbox and its inbound token, which is shown once and never stored."""
-    _require_admin(actor)
+    require_admin(actor)
     address = address.strip().lower()
     try:
         validate_email(address)
@@ -62,7 +62,7 @@ def create_mailbox(
 
 @transaction.atomic
 def rotate_inbound_token(*, actor: User | None, mailbox: Mailbox) -> str:
-    _require_admin(actor)
+    require_admin(actor)
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
     mailbox.inbound_token_digest = token_digest(secret)
     mailbox.save(update_fields=["inbound_token_digest"])
@@ -179,7 +179,7 @@ def _clean_mailbox_fields(mailbox: Mailbox, fields: dict) -> dict[str, list[str]
 @transaction.atomic
 def update_mailbox(*, actor: User | None, mailbox: Mailbox, **fields) -> Mailbox:
     """Changes a mailbox's settings; only the fields given are written."""
-    _require_admin(actor)
+    require_admin(actor)
     unknown = set(fields) - MAILBOX_FIELDS
     if unknown:
         raise TypeError(f"update_mailbox() got unknown fields: {', '.join(sorted(unknown))}")
@@ -198,7 +198,7 @@ def update_mailbox(*, actor: User | None, mailbox: Mailbox, **fields) -> Mailbox
 def create_configured_mailbox(*, actor: User | None, address: str, **fields) -> tuple[Mailbox, str]:
     """create_mailbox, then every other setting checked as update_mailbox checks it; the
     inbound token is returned once, as create_mailbox returns it."""
-    _require_admin(actor)
+    require_admin(actor)
     unknown = set(fields) - MAILBOX_FIELDS
     if unknown:
         raise TypeError(f"create_configured_mailbox() got unknown fields: {sorted(unknown)}")
