@@ -122,3 +122,14 @@ def tail(log: Path, size: int = 3000) -> str:
         return log.read_text(errors="replace")[-size:]
     except OSError:
         return f"({log} unreadable)"
+
+
+def die_with_parent() -> None:
+    """For Popen(preexec_fn=...): on Linux the child gets SIGTERM when the benchmark dies
+    without cleaning up (SIGKILL), so no server or worker outlives it. Elsewhere a no-op."""
+    import contextlib
+    import ctypes
+    import signal
+
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # 1 = PR_SET_PDEATHSIG

@@ -344,3 +344,32 @@ def test_one_acknowledgement_per_sender_every_ten_minutes(deliver, mail):
     assert other.result == third.result == "created"
     assert len(acks_to("dana@unknown.example")) == 2
     assert Ticket.objects.count() == 4
+
+
+def test_the_message_id_is_known_on_arrival():
+    from firstline.channels.inbound import header_message_id
+
+    raw = b"From: a@b.example\r\nMessage-ID: <abc.123@b.example>\r\n\r\nbody\r\nMessage-ID: <no@x>"
+    assert header_message_id(raw) == "abc.123@b.example"
+    assert header_message_id(b"From: a@b.example\n\nno id") == ""
+
+
+def test_messages_left_waiting_are_enqueued_again(mailbox, django_capture_on_commit_callbacks):
+    from datetime import timedelta
+
+    import time_machine
+
+    from firstline.channels import inbound
+    from firstline.channels.models import InboundMessage
+    from firstline.core import clock
+
+    raw = (
+        b"From: late@acme.example\r\nSubject: stuck\r\nMessage-ID: <s1@acme.example>\r\n\r\nhi\r\n"
+    )
+    stored, _ = inbound.receive_message(mailbox=mailbox, raw=raw, source="http")  # never enqueued
+    assert inbound.requeue_stale() == 0
+    later = clock.now() + timedelta(minutes=11)
+    with time_machine.travel(later), django_capture_on_commit_callbacks(execute=True):
+        assert inbound.requeue_stale() == 1
+    stored.refresh_from_db()
+    assert (stored.status, stored.result) == (InboundMessage.Status.PROCESSED, "created")

@@ -1241,3 +1241,16 @@ def test_listing_as_a_requester_costs_a_bounded_number_of_queries(
 
     with django_assert_max_num_queries(5):
         alice.get("tickets")
+
+
+def test_requester_history_carries_no_internal_notes_field(desk, api, new_ticket):
+    from firstline.tickets import services as ticket_services
+
+    ticket = new_ticket()
+    ticket_services.update_ticket(
+        actor=desk.supervisor, ticket=ticket, channel="web", priority="high", via="rule:1:VIP"
+    )
+    history = api(desk.alice).get(f"tickets/{ticket.pk}/history").json()
+    assert history and all(event["note"] == "" for event in history)
+    staff_view = api(desk.supervisor).get(f"tickets/{ticket.pk}/history").json()
+    assert any("VIP" in event["note"] for event in staff_view)

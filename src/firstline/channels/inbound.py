@@ -6,6 +6,8 @@ reason (duplicate, auto-reply, own mail...), or quarantined with the error for a
 
 import hashlib
 import logging
+import re
+from datetime import timedelta
 
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
@@ -24,6 +26,7 @@ from .models import InboundMessage, Mailbox, MessageReference
 from .parsing import Limits, MessageRejected, ParsedMessage, parse_message
 
 log = logging.getLogger(__name__)
+_MESSAGE_ID = re.compile(rb"^message-id:[ \t]*<?([^\s<>]{1,998})>?", re.IGNORECASE | re.MULTILINE)
 
 
 def receive_message(
@@ -44,6 +47,7 @@ def receive_message(
     try:
         with transaction.atomic():
             message = InboundMessage.objects.create(
+                message_id=header_message_id(raw),
                 mailbox=mailbox,
                 source=source,
                 raw=raw,
@@ -59,6 +63,14 @@ def receive_message(
             raise
         return found, False
     return message, True
+
+
+def header_message_id(raw: bytes) -> str:
+    """The Message-ID as stored on arrival, read from the header block alone (cheap), so
+    that copies of one message can be found and locked together before full parsing."""
+    head = raw[:65536].split(b"\r\n\r\n", 1)[0].split(b"\n\n", 1)[0]
+    found = _MESSAGE_ID.search(head)
+    return found[1].decode("ascii", "replace")[:998] if found else ""
 
 
 def _adopt_uid(message: InboundMessage, uidvalidity: int | None, uid: int | None) -> None:
@@ -91,11 +103,30 @@ def _enqueue(message_id: int) -> None:
 
 
 def process(message_id: int) -> InboundMessage:
-    """Turns one stored message into a ticket or a reply; safe to run twice or concurrently."""
+    """Turns one stored message into a ticket or a reply; safe to run twice or concurrently.
+
+    Parsing happens before the transaction, so no lock is held while it runs; then every
+    stored copy with the same Message-ID is locked (in one order), so two workers never
+    import the same message twice.
+    """
+    stored = InboundMessage.objects.filter(pk=message_id).values("raw", "message_id", "mailbox")
+    stored = stored.first()
+    if stored is None:
+        raise InboundMessage.DoesNotExist(message_id)
+    try:
+        parsed: ParsedMessage | MessageRejected = parse_message(bytes(stored["raw"]), Limits())
+    except MessageRejected as exc:
+        parsed = exc
     with transaction.atomic():
+        if stored["message_id"]:
+            copies = InboundMessage.objects.select_for_update().filter(
+                mailbox_id=stored["mailbox"], message_id=stored["message_id"]
+            )
+            list(copies.order_by("pk").values_list("pk", flat=True))
         message = (
             InboundMessage.objects.select_for_update()
             .select_related("mailbox")
+            .defer("raw")
             .filter(pk=message_id, status=InboundMessage.Status.RECEIVED)
             .first()
         )
@@ -104,7 +135,9 @@ def process(message_id: int) -> InboundMessage:
         message.attempts += 1
         try:
             with transaction.atomic():
-                _handle(message)
+                if isinstance(parsed, MessageRejected):
+                    raise parsed
+                _handle(message, parsed)
         except MessageRejected as exc:
             _finish(message, InboundMessage.Status.QUARANTINED, "rejected", error=exc.reason)
         except Exception as exc:  # anything else is a bug or bad data: keep it for an admin
@@ -112,6 +145,19 @@ def process(message_id: int) -> InboundMessage:
             error = f"{type(exc).__name__}: {exc}"[:2000]
             _finish(message, InboundMessage.Status.QUARANTINED, "error", error=error)
     return message
+
+
+def requeue_stale(older_than: timedelta = timedelta(minutes=10)) -> int:
+    """Messages still waiting long after they arrived (the enqueue failed, a worker died)
+    are enqueued again; processing them twice is harmless."""
+    stale = list(
+        InboundMessage.objects.filter(
+            status=InboundMessage.Status.RECEIVED, received_at__lt=clock.now() - older_than
+        ).values_list("pk", flat=True)[:1000]
+    )
+    for pk in stale:
+        _enqueue(pk)
+    return len(stale)
 
 
 def _finish(message, status, result, *, ticket=None, comment=None, error="") -> None:
@@ -134,8 +180,7 @@ def _finish(message, status, result, *, ticket=None, comment=None, error="") -> 
     )
 
 
-def _handle(message: InboundMessage) -> None:
-    parsed = parse_message(bytes(message.raw), Limits())
+def _handle(message: InboundMessage, parsed: ParsedMessage) -> None:
     message.message_id = (parsed.message_id or "")[:998]
     message.sender = parsed.from_address[:254]
     message.subject = parsed.subject[:255]
@@ -305,5 +350,3 @@ def requeue(*, message: InboundMessage) -> InboundMessage:
     message.save(update_fields=["status", "error"])
     transaction.on_commit(lambda: _enqueue(message.pk))
     return message
-
-

@@ -109,6 +109,7 @@ class InboundMessage(models.Model):
         indexes = [
             models.Index(fields=["mailbox", "sha256"], name="inbound_hash_idx"),
             models.Index(fields=["message_id"], name="inbound_message_id_idx"),
+            models.Index(fields=["mailbox", "message_id"], name="inbound_mailbox_msgid_idx"),
             models.Index(fields=["status", "received_at"], name="inbound_status_idx"),
         ]
 

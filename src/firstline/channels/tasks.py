@@ -18,3 +18,8 @@ def poll_due_mailboxes() -> list[int]:
     from . import imap
 
     return imap.poll_due()
+
+
+@task()
+def requeue_stale_inbound() -> int:
+    return inbound.requeue_stale()

@@ -30,6 +30,14 @@ class Job:
 JOBS: list[Job] = [
     Job("send_outbox", timedelta(minutes=1), "firstline.channels.tasks.send_outbox"),
     Job("poll_mailboxes", timedelta(seconds=30), "firstline.channels.tasks.poll_due_mailboxes"),
+    Job(
+        "requeue_stale_inbound",
+        timedelta(minutes=5),
+        "firstline.channels.tasks.requeue_stale_inbound",
+    ),
+    Job("time_rules", timedelta(minutes=5), "firstline.automation.tasks.run_time_rules"),
+    Job("auto_close", timedelta(hours=1), "firstline.automation.tasks.auto_close_resolved"),
+    Job("sla_sweep", timedelta(minutes=1), "firstline.sla.tasks.sweep_sla"),
 ]
 
 

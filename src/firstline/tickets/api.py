@@ -414,7 +414,11 @@ def download_attachment(request, number: int, attachment_id: int):
 @router.get("/tickets/{number}/history", response=list[EventOut])
 def ticket_history(request, number: int):
     ticket = selectors.get_ticket(request.user, number)
-    return list(selectors.ticket_history(request.user, ticket))
+    events = list(selectors.ticket_history(request.user, ticket))
+    if not request.user.is_agent:
+        for event in events:  # notes name rules, macros and internal comments
+            event.note = ""
+    return events
 
 
 def _escalate(request, number: int, payload: EscalationIn, *, upwards: bool) -> dict:
