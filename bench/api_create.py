@@ -70,7 +70,7 @@ SUBJECTS = [
 DESCRIPTIONS = [
     "Since this morning it fails with an error. I restarted twice. Please help.",
     "It worked yesterday. Screenshot available on request.",
-    "从今天早上开始就出现这个问题，重启后依然存在，麻烦尽快处理，谢谢！",  # noqa: RUF001 (real Chinese punctuation)
+    "从今天早上开始就出现这个问题，重启后依然存在，麻烦尽快处理，谢谢！",
 ]
 PRIORITIES = ["low", "normal", "normal", "high", "urgent"]
 

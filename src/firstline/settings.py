@@ -57,6 +57,8 @@ INSTALLED_APPS = [
     "firstline.accounts",
     "firstline.tickets",
     "firstline.channels",
+    "firstline.automation",
+    "firstline.sla",
     "firstline.desk",
     "firstline.portal",
     "firstline.manage",
@@ -195,6 +197,8 @@ INBOUND_MAX_MESSAGE_SIZE = int(os.environ.get("INBOUND_MAX_MESSAGE_SIZE", str(40
 DATA_UPLOAD_MAX_MEMORY_SIZE = INBOUND_MAX_MESSAGE_SIZE + 1024 * 1024
 EMAIL_MESSAGE_ID_DOMAIN = os.environ.get("EMAIL_MESSAGE_ID_DOMAIN", "")
 FIRSTLINE_BASE_URL = os.environ.get("FIRSTLINE_BASE_URL", "")
+# Resolved tickets close by themselves after this many days without a reply; 0: never.
+AUTO_CLOSE_DAYS = int(os.environ.get("AUTO_CLOSE_DAYS", "7"))
 
 LOGGING = {
     "version": 1,

@@ -873,6 +873,7 @@ def _create_desk(since: datetime) -> Desk:
         users = {p.username: _create_person(p, orgs) for p in PEOPLE}
         groups = {g[0]: _create_group(g, users, orgs) for g in GROUPS}
         categories = _create_categories()
+        _create_sla(since, orgs)
     _set_profiles(users, since)
     return Desk(orgs, users, groups, categories)
 
@@ -922,6 +923,41 @@ def _create_categories() -> dict[str, Category]:
             node = tickets.create_category(actor=None, name=child, parent=parent)
             categories[node.full_name] = node
     return categories
+
+
+def _create_sla(since: datetime, orgs: dict[str, Organization]) -> None:
+    """Office hours with public holidays, one policy for every ticket (warnings and breaches
+    are e-mailed, nothing is escalated), and the Shanghai client's own calendar."""
+    from firstline.sla import services as sla
+    from firstline.sla.services import TargetMinutes
+
+    years = {"first_year": since.year, "last_year": since.year + 1}
+    london = sla.create_calendar(
+        actor=None,
+        name="London office",
+        time_zone=LONDON,
+        hours=dict.fromkeys(range(5), "09:00-17:30"),
+    )
+    sla.import_holidays(actor=None, calendar=london, country="GB", subdivision="ENG", **years)
+    shanghai = sla.create_calendar(
+        actor=None,
+        name="Shanghai office",
+        time_zone=SHANGHAI,
+        hours=dict.fromkeys(range(5), "09:00-12:00, 13:00-18:00"),
+    )
+    sla.import_holidays(actor=None, calendar=shanghai, country="CN", **years)
+    sla.create_policy(
+        actor=None,
+        name="Standard",
+        calendar=london,
+        targets={
+            Priority.LOW: TargetMinutes(480, 960, 4800),
+            Priority.NORMAL: TargetMinutes(240, 480, 2400),
+            Priority.HIGH: TargetMinutes(60, 120, 960),
+            Priority.URGENT: TargetMinutes(30, 60, 480),
+        },
+    )
+    sla.save_contract(actor=None, organization=orgs["huaxun"], calendar=shanghai)
 
 
 def _set_profiles(users: dict[str, User], since: datetime) -> None:

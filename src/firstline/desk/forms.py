@@ -1,8 +1,11 @@
 from django import forms
-from django.db.models import Q
+from django.db.models import F, Q
+from django.db.models.expressions import OrderBy
 from django.utils.translation import gettext_lazy as _
 
 from firstline.accounts.models import Group, Organization
+from firstline.automation import selectors as automation_selectors
+from firstline.automation.models import Macro
 from firstline.core.forms import MultipleFileField
 from firstline.tickets import lifecycle
 from firstline.tickets.models import Category, Channel, Priority, Status
@@ -19,6 +22,8 @@ SORTS = {
     "assignee": ("assignee__username", "-pk"),
     "updated": ("updated_at", "pk"),
     "created": ("created_at", "pk"),
+    # The earliest SLA due time not met yet; tickets without one (no SLA, paused) come last.
+    "due": (F("sla__next_due_at").asc(nulls_last=True), "pk"),
 }
 DEFAULT_SORT = "-priority"
 PRIORITY_CHOICES = [(p.key, p.label) for p in Priority]
@@ -29,7 +34,16 @@ def sort_order(sort: str) -> list[str]:
     fields = SORTS.get(sort.lstrip("-"), SORTS["priority"])
     if not descending:
         return list(fields)
-    return [f[1:] if f.startswith("-") else f"-{f}" for f in fields]
+    return [_reversed(f) for f in fields]
+
+
+def _reversed(field):
+    if isinstance(field, OrderBy):  # an expression: nulls stay last either way
+        expression = field.expression
+        if field.descending:
+            return expression.asc(nulls_last=True)
+        return expression.desc(nulls_last=True)
+    return field[1:] if field.startswith("-") else f"-{field}"
 
 
 class QueueFilterForm(forms.Form):
@@ -181,6 +195,39 @@ class ReplyForm(forms.Form):
         widget=forms.RadioSelect,
     )
     files = MultipleFileField()
+    # Macros whose field changes are applied when the reply is sent (see desk/_macros.html).
+    macros = forms.ModelMultipleChoiceField(
+        queryset=Macro.objects.filter(is_active=True),
+        required=False,
+        widget=forms.MultipleHiddenInput,
+    )
+
+    def chosen_macros(self) -> list[Macro]:
+        """The macros ticked to apply with this reply, in the order they were chosen; no query
+        when there are none."""
+        ids = [int(i) for i in (self["macros"].value() or []) if str(i).isdigit()]
+        if not ids:
+            return []
+        found = {m.pk: m for m in Macro.objects.filter(pk__in=ids, is_active=True)}
+        return [found[i] for i in dict.fromkeys(ids) if i in found]
+
+
+def reply_form_with_macro(data, *, user, ticket) -> ReplyForm:
+    """The reply form as the agent filled it, with the chosen macro's text added after what
+    they typed (never instead of it) and the macro among those to apply."""
+    body = data.get("body", "")
+    ids = [i for i in data.getlist("macros") if i.isdigit()]
+    pick = data.get("macro_pick", "")
+    macro = (
+        automation_selectors.macros_for(user).filter(pk=pick).first() if pick.isdigit() else None
+    )
+    if macro is not None:
+        text = automation_selectors.render_macro(user, ticket, macro)
+        body = f"{body.rstrip()}\n\n{text}" if body.strip() else text
+        if macro.changes and str(macro.pk) not in ids:
+            ids.append(str(macro.pk))
+    visibility = data.get("visibility") if data.get("visibility") == "internal" else "public"
+    return ReplyForm(initial={"body": body, "macros": ids, "visibility": visibility})
 
 
 class EscalationForm(forms.Form):

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import actions, queue, ticket
+from .views import actions, automation, queue, ticket
 
 app_name = "desk"
 urlpatterns = [
@@ -21,4 +21,6 @@ urlpatterns = [
     path("tickets/<int:number>/links/", actions.link, name="link"),
     path("tickets/<int:number>/links/<int:other>/delete/", actions.unlink, name="unlink"),
     path("tickets/<int:number>/take/", actions.take, name="take"),
+    path("tickets/<int:number>/macro/", automation.macro_insert, name="macro_insert"),
+    path("availability/", automation.availability, name="availability"),
 ]

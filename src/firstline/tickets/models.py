@@ -217,6 +217,8 @@ class EventKind(models.TextChoices):
     PARTICIPANT_ADDED = "cc_added", _("Copied in")
     LINKED = "linked", _("Linked")
     UNLINKED = "unlinked", _("Unlinked")
+    SLA_WARNING = "sla_warning", _("SLA warning")
+    SLA_BREACH = "sla_breach", _("SLA breached")
 
 
 class AppendOnlyQuerySet(models.QuerySet):

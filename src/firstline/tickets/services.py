@@ -355,9 +355,11 @@ def update_ticket(
     ticket: Ticket,
     channel: str,
     expected_version: int | None = None,
+    via: str = "",
     **changes,
 ) -> Ticket:
-    """Changes fields of a ticket; only the fields given are touched."""
+    """Changes fields of a ticket; only the fields given are touched. `via` (an automation
+    rule, a macro...) is kept as the note of the history entries."""
     check_fields_allowed(actor, changes, creating=False)
     ticket = _lock(ticket, expected_version)
     if ticket.status == Status.CLOSED:
@@ -398,6 +400,7 @@ def update_ticket(
             field=change.field,
             old=change.old,
             new=change.new,
+            note=via,
         )
     if any(c.field == "assignee" for c in applied) and ticket.assignee is not None:
         signals.ticket_assigned.send(
@@ -638,8 +641,10 @@ def escalate_ticket(
     group: Group | None = None,
     upwards: bool = True,
     expected_version: int | None = None,
+    via: str = "",
 ) -> Ticket:
-    """Moves a ticket to a higher tier (or, with `upwards=False`, a lower one), with a reason."""
+    """Moves a ticket to a higher tier (or, with `upwards=False`, a lower one), with a reason;
+    `via` is kept as the note of the entries that have no reason of their own."""
     require_agent(actor)
     reason = _check_text("reason", reason, max_length=2000)
     ticket = _lock(ticket, expected_version)
@@ -687,6 +692,7 @@ def escalate_ticket(
             field="assignee",
             old=ticket.assignee.username,
             new="",
+            note=via,
         )
         ticket.assignee = None
         fields.append("assignee")

@@ -33,6 +33,11 @@ VALUES = {
         "high": pgettext_lazy("ticket priority in the history", "high"),
         "urgent": pgettext_lazy("ticket priority in the history", "urgent"),
     },
+    "sla": {
+        "first_response": pgettext_lazy("SLA target in the history", "first response"),
+        "next_response": pgettext_lazy("SLA target in the history", "next response"),
+        "resolution": pgettext_lazy("SLA target in the history", "resolution"),
+    },
 }
 
 

@@ -25,6 +25,7 @@ COLUMNS = [
     ("requester", gettext_lazy("Requester")),
     ("assignee", gettext_lazy("Assignee")),
     ("updated", gettext_lazy("Updated")),
+    ("due", gettext_lazy("SLA due")),
 ]
 
 
@@ -68,7 +69,8 @@ def queue(request, key):
     form = QueueFilterForm(request.GET, user=user, auto_id="filter_%s")
     form.is_valid()  # invalid filters are shown with their errors and left out
     filters, sort = form.filters(), form.sort_key()
-    tickets = selectors.queue_tickets(user, current, filters).order_by(*sort_order(sort))
+    tickets = selectors.queue_tickets(user, current, filters).select_related("sla")
+    tickets = tickets.order_by(*sort_order(sort))
     page = Paginator(tickets, PAGE_SIZE).get_page(request.GET.get("page"))
     params = request.GET.copy()
     params.pop("page", None)

@@ -5,6 +5,8 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from firstline.automation import selectors as automation_selectors
+from firstline.automation import services as automation_services
 from firstline.core.decorators import agent_required
 from firstline.core.errors import NotFound, ServiceError
 from firstline.core.forms import add_service_error
@@ -15,7 +17,14 @@ from firstline.tickets.models import Channel
 from firstline.tickets.services import StaleVersion
 
 from .. import selectors
-from ..forms import EscalationForm, LinkForm, MergeForm, ReplyForm, TicketPropertiesForm
+from ..forms import (
+    EscalationForm,
+    LinkForm,
+    MergeForm,
+    ReplyForm,
+    TicketPropertiesForm,
+    reply_form_with_macro,
+)
 
 
 def ticket_or_404(user, number: int):
@@ -44,6 +53,8 @@ def render_ticket(request, ticket, status: int = 200, **forms):
         ],
         "events": events,
         "recent": selectors.requester_recent_tickets(user, ticket),
+        "macros": list(automation_selectors.macros_for(user)),
+        "chosen_macros": forms["reply_form"].chosen_macros(),
         **forms,
     }
     return render(request, "desk/ticket.html", context, status=status)
@@ -51,7 +62,11 @@ def render_ticket(request, ticket, status: int = 200, **forms):
 
 @agent_required
 def detail(request, number):
-    return render_ticket(request, ticket_or_404(request.user, number))
+    ticket = ticket_or_404(request.user, number)
+    if "macro_pick" in request.GET:  # the macro picker without JavaScript
+        form = reply_form_with_macro(request.GET, user=request.user, ticket=ticket)
+        return render_ticket(request, ticket, reply_form=form)
+    return render_ticket(request, ticket)
 
 
 @agent_required
@@ -71,7 +86,7 @@ def reply(request, number):
     form = ReplyForm(request.POST, request.FILES)
     if form.is_valid():
         try:
-            comment = ticket_services.post_reply(
+            reply = dict(
                 actor=request.user,
                 ticket=ticket,
                 body=form.cleaned_data["body"],
@@ -79,6 +94,11 @@ def reply(request, number):
                 public=form.cleaned_data["visibility"] == "public",
                 uploads=[(f, f.name, f.content_type) for f in form.cleaned_data["files"]],
             )
+            if form.cleaned_data["macros"]:  # their field changes go with the reply
+                macros = form.chosen_macros()
+                comment = automation_services.reply_with_macros(macros=macros, **reply)
+            else:
+                comment = ticket_services.post_reply(**reply)
         except ServiceError as exc:
             add_service_error(form, exc)
         else:

@@ -17,6 +17,11 @@ SECTIONS = [
     ("users", _("Users")),
     ("groups", _("Groups")),
     ("categories", _("Categories")),
+    ("routing", _("Assignment")),
+    ("agent_skills", _("Agents and skills")),
+    ("rules", _("Rules")),
+    ("macros", _("Macros")),
+    ("sla", _("SLA")),
 ]
 # The e-mail channel: administrators only.
 ADMIN_SECTIONS = [

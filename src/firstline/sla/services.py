@@ -1,0 +1,1037 @@
+"""Every write of the SLA app: the configuration (calendars, policies, contracts), each
+ticket's SLA clock (kept up to date from the ticket signals, inside the ticket's transaction)
+and the sweep that acts on warnings and breaches."""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import Max, Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import override
+
+from firstline.accounts.models import Group, Organization, User
+from firstline.core import clock
+from firstline.core.errors import Conflict, InvalidInput, NotAllowed, ServiceError
+from firstline.tickets.models import (
+    Category,
+    Channel,
+    EventKind,
+    Priority,
+    Status,
+    Ticket,
+    TicketEvent,
+)
+
+from . import business_time as bt
+from . import config as sla_config
+from . import tracking
+from .models import (
+    Calendar,
+    CalendarDay,
+    Contract,
+    Policy,
+    PolicyTarget,
+    SlaEvent,
+    Target,
+    TicketSla,
+    WorkingHours,
+)
+
+try:  # the automation app's rules may act on warnings and breaches (sent once each)
+    from firstline.automation.signals import sla_event
+except ImportError:  # pragma: no cover - without the automation app
+    sla_event = None
+
+log = logging.getLogger(__name__)
+
+# Ticket columns whose change may pick another policy or other targets.
+SELECTION_FIELDS = frozenset({"priority", "organization", "category", "group", "channel"})
+WATCHED_FIELDS = SELECTION_FIELDS | {"status", "first_responded_at"}
+MAX_HOLIDAY_YEARS = 11
+
+
+# --- Configuration ------------------------------------------------------------------------
+
+
+def _require_manager(actor: User | None) -> None:
+    if actor is not None and not actor.sees_all_tickets:
+        raise NotAllowed(_("Only supervisors and administrators can change SLA settings."))
+
+
+def _changed() -> None:
+    """Every configuration change: new revision now, open tickets re-targeted after commit."""
+    sla_config.bump()
+    transaction.on_commit(_enqueue_retarget)
+
+
+def _enqueue_retarget() -> None:
+    from .tasks import retarget_open_tickets as task
+
+    task.enqueue()
+
+
+def _name(value: str, max_length: int = 100) -> str:
+    value = (value or "").strip()
+    if not value:
+        raise InvalidInput.for_field("name", _("A name is required."))
+    if len(value) > max_length:
+        message = _("The name is longer than %(max)s characters.") % {"max": max_length}
+        raise InvalidInput.for_field("name", message)
+    return value
+
+
+def _time_zone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError, TypeError):
+        message = _("Unknown time zone '%(zone)s'.") % {"zone": value}
+        raise InvalidInput.for_field("time_zone", message) from None
+    return value
+
+
+def _weekly_hours(hours: dict[int, str]) -> dict[int, tuple[bt.Interval, ...]]:
+    """{0: '09:00-12:00, 13:00-18:00', ...} -> intervals; errors name the weekday's field."""
+    parsed = {}
+    for weekday, text in hours.items():
+        try:
+            parsed[weekday] = sla_config.parse_intervals(text or "")
+        except ValueError:
+            message = _("Write working hours as 09:00-12:00, 13:00-18:00 (no overlaps).")
+            raise InvalidInput.for_field(bt.WEEKDAYS[weekday], message) from None
+    return parsed
+
+
+def _unique_name(model, name: str, exclude_pk: int | None = None) -> None:
+    taken = model.objects.filter(name__iexact=name)
+    if exclude_pk is not None:
+        taken = taken.exclude(pk=exclude_pk)
+    if taken.exists():
+        message = _("The name '%(name)s' is already taken.") % {"name": name}
+        raise Conflict.for_field("name", message)
+
+
+def _save_calendar(calendar: Calendar, hours: dict[int, str]) -> Calendar:
+    intervals = _weekly_hours(hours)
+    if not calendar.always_open and not any(intervals.values()):
+        raise InvalidInput(
+            _("Give the calendar working hours on at least one day, or make it 24/7."),
+            {"mon": [_("No working hours at all.")]},
+        )
+    calendar.updated_at = clock.now()
+    calendar.save()
+    calendar.hours.all().delete()
+    WorkingHours.objects.bulk_create(
+        WorkingHours(calendar=calendar, weekday=day, start=iv.start, end=iv.end)
+        for day, ivs in sorted(intervals.items())
+        for iv in ivs
+    )
+    _changed()
+    return calendar
+
+
+@transaction.atomic
+def create_calendar(
+    *,
+    actor: User | None,
+    name: str,
+    time_zone: str,
+    always_open: bool = False,
+    hours: dict[int, str] | None = None,
+) -> Calendar:
+    """A business-hours calendar; `hours` maps weekdays (0 Monday) to '09:00-12:00, ...'."""
+    _require_manager(actor)
+    name = _name(name)
+    _unique_name(Calendar, name)
+    calendar = Calendar(name=name, time_zone=_time_zone(time_zone), always_open=always_open)
+    return _save_calendar(calendar, hours or {})
+
+
+@transaction.atomic
+def update_calendar(
+    *,
+    actor: User | None,
+    calendar: Calendar,
+    name: str,
+    time_zone: str,
+    always_open: bool,
+    hours: dict[int, str],
+) -> Calendar:
+    _require_manager(actor)
+    name = _name(name)
+    _unique_name(Calendar, name, exclude_pk=calendar.pk)
+    calendar.name, calendar.time_zone = name, _time_zone(time_zone)
+    calendar.always_open = always_open
+    return _save_calendar(calendar, hours)
+
+
+def _touch(calendar: Calendar) -> None:
+    calendar.updated_at = clock.now()
+    calendar.save(update_fields=["updated_at"])
+    _changed()
+
+
+@transaction.atomic
+def import_holidays(
+    *,
+    actor: User | None,
+    calendar: Calendar,
+    country: str,
+    first_year: int,
+    last_year: int,
+    subdivision: str = "",
+) -> tuple[int, int]:
+    """Closes the calendar on a country's public holidays (and, where the country has them,
+    opens it on official make-up working days) for a range of years. Dates the calendar
+    already has an entry for are left as they are. Returns (closed days, open days) added."""
+    _require_manager(actor)
+    if last_year < first_year or last_year - first_year >= MAX_HOLIDAY_YEARS:
+        message = _("Choose between 1 and %(n)s years.") % {"n": MAX_HOLIDAY_YEARS}
+        raise InvalidInput.for_field("last_year", message)
+    country, subdivision = country.strip().upper(), subdivision.strip().upper() or None
+    years = range(first_year, last_year + 1)
+    try:
+        closed = bt.country_holidays(country, years, subdivision)
+        make_up = bt.country_make_up_days(country, years, subdivision)
+    except ValueError:
+        message = _("No holidays are known for '%(country)s'.") % {
+            "country": "-".join(filter(None, [country, subdivision]))
+        }
+        raise InvalidInput.for_field("country", message) from None
+    dates = set(closed) | set(make_up)
+    taken = set(calendar.days.filter(date__in=dates).values_list("date", flat=True))
+    new_days = [
+        CalendarDay(calendar=calendar, date=d, kind="closed", name=name[:200], source="holiday")
+        for d, name in sorted(closed.items())
+        if d not in taken
+    ]
+    new_days += [
+        CalendarDay(
+            calendar=calendar,
+            date=d,
+            kind="open",
+            name=_("Make-up working day"),
+            source="holiday",
+        )
+        for d in sorted(make_up - closed.keys())
+        if d not in taken
+    ]
+    CalendarDay.objects.bulk_create(new_days)
+    _touch(calendar)
+    return (
+        sum(1 for d in new_days if d.kind == "closed"),
+        sum(1 for d in new_days if d.kind == "open"),
+    )
+
+
+@transaction.atomic
+def add_calendar_day(
+    *,
+    actor: User | None,
+    calendar: Calendar,
+    day: date,
+    kind: str = CalendarDay.Kind.CLOSED,
+    name: str = "",
+    intervals: str = "",
+) -> CalendarDay:
+    """A one-off closure (or an extra working day, with its hours or the usual ones)."""
+    _require_manager(actor)
+    if kind not in CalendarDay.Kind.values:
+        raise InvalidInput.for_field("kind", _("Choose closed or working day."))
+    if intervals.strip():
+        if kind != CalendarDay.Kind.OPEN:
+            raise InvalidInput.for_field("intervals", _("Only working days have hours."))
+        try:
+            sla_config.parse_intervals(intervals)
+        except ValueError:
+            message = _("Write working hours as 09:00-12:00, 13:00-18:00 (no overlaps).")
+            raise InvalidInput.for_field("intervals", message) from None
+    if calendar.days.filter(date=day).exists():
+        message = _("%(date)s is already in this calendar; remove it first.") % {"date": day}
+        raise Conflict.for_field("date", message)
+    entry = CalendarDay.objects.create(
+        calendar=calendar,
+        date=day,
+        kind=kind,
+        name=(name or "").strip()[:200],
+        intervals=intervals.strip(),
+        source=CalendarDay.Source.MANUAL,
+    )
+    _touch(calendar)
+    return entry
+
+
+@transaction.atomic
+def remove_calendar_days(*, actor: User | None, calendar: Calendar, day_ids: Iterable[int]) -> int:
+    _require_manager(actor)
+    removed, _detail = calendar.days.filter(pk__in=list(day_ids)).delete()
+    if removed:
+        _touch(calendar)
+    return removed
+
+
+@dataclass(frozen=True)
+class TargetMinutes:
+    first_response: int | None = None
+    next_response: int | None = None
+    resolution: int | None = None
+
+
+POLICY_FIELDS = (
+    "name",
+    "is_active",
+    "calendar",
+    "warning_percent",
+    "pause_when_pending",
+    "pause_when_on_hold",
+    "priorities",
+    "channels",
+    "raise_priority",
+    "escalate_to_next_tier",
+    "notify_user",
+)
+
+
+def _check_policy(data: dict) -> dict:
+    data = dict(data)
+    if "name" in data:
+        data["name"] = _name(data["name"])
+    percent = data.get("warning_percent")
+    if percent is not None and not 0 <= percent <= 100:
+        raise InvalidInput.for_field("warning_percent", _("Give a percentage from 0 to 100."))
+    if "priorities" in data:
+        try:
+            data["priorities"] = sorted({int(Priority(int(p))) for p in data["priorities"] or ()})
+        except ValueError:
+            raise InvalidInput.for_field("priorities", _("Unknown priority.")) from None
+    if "channels" in data:
+        channels = sorted(set(data["channels"] or ()))
+        if set(channels) - set(Channel.values):
+            raise InvalidInput.for_field("channels", _("Unknown channel."))
+        data["channels"] = channels
+    notify = data.get("notify_user")
+    if notify is not None and not (notify.is_active and notify.is_agent):
+        raise InvalidInput.for_field("notify_user", _("Choose an active staff member."))
+    return data
+
+
+def _save_targets(policy: Policy, targets: dict[int, TargetMinutes]) -> None:
+    for priority, minutes in targets.items():
+        values = [minutes.first_response, minutes.next_response, minutes.resolution]
+        if any(v is not None and v <= 0 for v in values):
+            raise InvalidInput.for_field(
+                f"{Priority(priority).key}_resolution", _("Targets are positive minutes.")
+            )
+    policy.targets.all().delete()
+    PolicyTarget.objects.bulk_create(
+        PolicyTarget(
+            policy=policy,
+            priority=priority,
+            first_response_minutes=m.first_response,
+            next_response_minutes=m.next_response,
+            resolution_minutes=m.resolution,
+        )
+        for priority, m in sorted(targets.items())
+        if any(v is not None for v in (m.first_response, m.next_response, m.resolution))
+    )
+
+
+def _set_conditions(policy: Policy, conditions: dict) -> None:
+    for name in ("organizations", "categories", "groups"):
+        if name in conditions:
+            getattr(policy, name).set(conditions[name] or [])
+
+
+@transaction.atomic
+def create_policy(
+    *,
+    actor: User | None,
+    name: str,
+    calendar: Calendar,
+    targets: dict[int, TargetMinutes],
+    organizations: Iterable[Organization] = (),
+    categories: Iterable[Category] = (),
+    groups: Iterable[Group] = (),
+    **fields,
+) -> Policy:
+    """A policy, placed after the existing ones. `targets` maps priorities to minutes."""
+    _require_manager(actor)
+    fields = _check_policy({"name": name, **fields})
+    _unique_name(Policy, fields["name"])
+    unknown = set(fields) - set(POLICY_FIELDS)
+    if unknown:
+        raise TypeError(f"unknown policy fields: {sorted(unknown)}")
+    last = Policy.objects.aggregate(last=Max("position"))["last"]
+    policy = Policy.objects.create(
+        calendar=calendar, position=0 if last is None else last + 1, **fields
+    )
+    _set_conditions(
+        policy, {"organizations": organizations, "categories": categories, "groups": groups}
+    )
+    _save_targets(policy, targets)
+    _changed()
+    return policy
+
+
+@transaction.atomic
+def update_policy(
+    *,
+    actor: User | None,
+    policy: Policy,
+    targets: dict[int, TargetMinutes] | None = None,
+    **changes,
+) -> Policy:
+    """Changes the given fields, conditions (organizations, categories, groups) and targets."""
+    _require_manager(actor)
+    conditions = {
+        k: changes.pop(k) for k in ("organizations", "categories", "groups") if k in changes
+    }
+    changes = _check_policy(changes)
+    unknown = set(changes) - set(POLICY_FIELDS)
+    if unknown:
+        raise TypeError(f"unknown policy fields: {sorted(unknown)}")
+    if "name" in changes:
+        _unique_name(Policy, changes["name"], exclude_pk=policy.pk)
+    for name, value in changes.items():
+        setattr(policy, name, value)
+    policy.updated_at = clock.now()
+    policy.save(update_fields=[*changes, "updated_at"])
+    _set_conditions(policy, conditions)
+    if targets is not None:
+        _save_targets(policy, targets)
+    _changed()
+    return policy
+
+
+@transaction.atomic
+def move_policy(*, actor: User | None, policy: Policy, up: bool) -> None:
+    """Swaps the policy with its neighbour in the order in which policies are tried."""
+    _require_manager(actor)
+    ordered = list(Policy.objects.select_for_update().order_by("position", "pk"))
+    index = next(i for i, p in enumerate(ordered) if p.pk == policy.pk)
+    other = index - 1 if up else index + 1
+    if not 0 <= other < len(ordered):
+        return
+    ordered[index], ordered[other] = ordered[other], ordered[index]
+    for position, item in enumerate(ordered):
+        item.position = position
+    Policy.objects.bulk_update(ordered, ["position"])
+    _changed()
+
+
+@transaction.atomic
+def delete_policy(*, actor: User | None, policy: Policy) -> None:
+    """Removes a policy no contract names; its tickets are re-targeted (or lose their SLA)."""
+    _require_manager(actor)
+    if policy.contracts.exists():
+        raise Conflict(_("A contract names this policy; change the contract first."))
+    policy.delete()
+    _changed()
+
+
+@transaction.atomic
+def save_contract(
+    *,
+    actor: User | None,
+    organization: Organization,
+    policy: Policy | None = None,
+    calendar: Calendar | None = None,
+    starts_on: date | None = None,
+    ends_on: date | None = None,
+    notes: str = "",
+    contract: Contract | None = None,
+) -> Contract:
+    """An organization's own policy and/or calendar (one contract per organization)."""
+    _require_manager(actor)
+    if policy is None and calendar is None:
+        raise InvalidInput.for_field("policy", _("Name a policy, a calendar or both."))
+    if starts_on and ends_on and ends_on < starts_on:
+        raise InvalidInput.for_field("ends_on", _("The contract ends before it starts."))
+    existing = Contract.objects.filter(organization=organization)
+    if contract is not None:
+        existing = existing.exclude(pk=contract.pk)
+    if existing.exists():
+        message = _("%(organization)s already has a contract.") % {"organization": organization}
+        raise Conflict.for_field("organization", message)
+    contract = contract or Contract()
+    contract.organization, contract.policy, contract.calendar = organization, policy, calendar
+    contract.starts_on, contract.ends_on, contract.notes = starts_on, ends_on, notes.strip()
+    contract.save()
+    _changed()
+    return contract
+
+
+@transaction.atomic
+def delete_contract(*, actor: User | None, contract: Contract) -> None:
+    _require_manager(actor)
+    contract.delete()
+    _changed()
+
+
+# --- Each ticket's clock (called from the ticket signals, in the ticket's transaction) ------
+
+
+def _today(now: datetime) -> date:
+    return timezone.localdate(now)
+
+
+def track_new_ticket(*, ticket: Ticket) -> TicketSla | None:
+    """Starts the ticket's SLA clock if a policy applies; else the ticket has no SLA."""
+    config = sla_config.current()
+    selection = config.select(ticket, _today(ticket.created_at))
+    if selection is None:
+        return None
+    existing = TicketSla.objects.filter(ticket_id=ticket.pk).first()
+    if existing is not None:  # a receiver that ran first changed the ticket: it is tracked
+        return existing
+    sla = _new_sla(ticket, selection)
+    tracking.replay_history(sla, [], ticket.status, ticket.created_at)
+    _refresh(sla, selection.rule, config.calendar(selection.calendar_id))
+    sla.save()
+    return sla
+
+
+def _new_sla(ticket: Ticket, selection: sla_config.Selection) -> TicketSla:
+    sla = TicketSla(
+        ticket=ticket,
+        policy_id=selection.rule.id,
+        calendar_id=selection.calendar_id,
+        priority=ticket.priority,
+        started_at=ticket.created_at,
+        first_response_met_at=ticket.first_responded_at,
+    )
+    tracking.apply_targets(sla, selection.targets)
+    return sla
+
+
+def _refresh(sla: TicketSla, rule, calendar, now: datetime | None = None) -> None:
+    tracking.refresh(sla, rule, calendar, now or clock.now())
+
+
+def ticket_changed(*, ticket: Ticket, fields: frozenset[str]) -> None:
+    """Pauses, resumes, meets or re-targets the clock after a change of the ticket row."""
+    if not fields & WATCHED_FIELDS:
+        return
+    sla = TicketSla.objects.filter(ticket_id=ticket.pk).first()
+    config = sla_config.current()
+    if sla is None:  # a ticket without SLA, or one changed before its creation signal
+        _start_late(ticket, config)
+        return
+    if "status" in fields:
+        tracking.status_changed(sla, ticket.status, ticket.updated_at)
+    if "first_responded_at" in fields:
+        sla.first_response_met_at = ticket.first_responded_at
+    rule = config.rules_by_id.get(sla.policy_id)
+    calendar = config.calendar(sla.calendar_id) if sla.calendar_id else None
+    if fields & SELECTION_FIELDS or rule is None or calendar is None:
+        selection = config.select(ticket, _today(ticket.updated_at))
+        if selection is None:
+            sla.delete()
+            return
+        sla.policy_id, sla.calendar_id = selection.rule.id, selection.calendar_id
+        sla.priority = ticket.priority
+        tracking.apply_targets(sla, selection.targets)
+        rule, calendar = selection.rule, config.calendar(selection.calendar_id)
+    _refresh(sla, rule, calendar)
+    sla.save()
+
+
+def _status_history(ticket_ids: list[int]) -> dict[int, list[tuple]]:
+    changes = defaultdict(list)
+    events = (
+        TicketEvent.objects.filter(ticket_id__in=ticket_ids, kind=EventKind.CHANGED, field="status")
+        .order_by("created_at", "pk")
+        .values_list("ticket_id", "created_at", "old_value", "new_value")
+    )
+    for ticket_id, *change in events:
+        changes[ticket_id].append(tuple(change))
+    return changes
+
+
+def _start_late(ticket: Ticket, config: sla_config.Config) -> TicketSla | None:
+    """A ticket that now matches a policy: its pauses so far come from its history."""
+    selection = config.select(ticket, _today(ticket.updated_at))
+    if selection is None:
+        return None
+    sla = _new_sla(ticket, selection)
+    changes = _status_history([ticket.pk]).get(ticket.pk, [])
+    tracking.replay_history(sla, changes, ticket.status, ticket.updated_at)
+    _refresh(sla, selection.rule, config.calendar(selection.calendar_id))
+    sla.save()
+    return sla
+
+
+def reply_posted(*, ticket: Ticket, comment, actor: User | None) -> None:
+    """A requester's public reply starts a next-response clock (once the first response was
+    given); the agent's next public reply meets it."""
+    sla = TicketSla.objects.filter(ticket_id=ticket.pk).first()
+    if sla is None:
+        return
+    agent_side = actor is not None and actor.is_agent and actor.pk != ticket.requester_id
+    waiting = sla.next_response_started_at is not None and sla.next_response_met_at is None
+    if agent_side:
+        if not waiting:
+            return
+        sla.next_response_met_at = comment.created_at
+    else:
+        if sla.first_response_met_at is None or waiting:
+            return
+        sla.next_response_cycle += 1
+        sla.next_response_started_at, sla.next_response_met_at = comment.created_at, None
+        sla.fired &= ~tracking.NEXT_RESPONSE_BITS
+    config = sla_config.current()
+    rule = config.rules_by_id.get(sla.policy_id)
+    calendar = config.calendar(sla.calendar_id) if sla.calendar_id else None
+    if rule is None or calendar is None:
+        return
+    _refresh(sla, rule, calendar)
+    sla.save()
+
+
+def retarget_open_tickets(*, batch_size: int = 500) -> int:
+    """After a configuration change: every ticket not closed gets the policy, calendar and
+    due times the configuration now gives it (or loses its SLA). Runs in batches, each its
+    own transaction with the tickets locked; returns how many tickets were looked at."""
+    cursor, seen = 0, 0
+    while True:
+        with transaction.atomic():
+            ids = list(
+                Ticket.objects.filter(pk__gt=cursor)
+                .exclude(status=Status.CLOSED)
+                .order_by("pk")
+                .values_list("pk", flat=True)[:batch_size]
+            )
+            if not ids:
+                return seen
+            _retarget_batch(ids)
+        cursor, seen = ids[-1], seen + len(ids)
+
+
+def _retarget_batch(ids: list[int]) -> None:
+    tickets = list(Ticket.objects.select_for_update(of=("self",)).filter(pk__in=ids).order_by("pk"))
+    slas = {s.ticket_id: s for s in TicketSla.objects.filter(ticket_id__in=ids)}
+    config, now = sla_config.current(), clock.now()
+    history = _status_history([t.pk for t in tickets if t.pk not in slas])
+    created, updated, dropped = [], [], []
+    for ticket in tickets:
+        sla = slas.get(ticket.pk)
+        selection = config.select(ticket, _today(now))
+        if selection is None:
+            if sla is not None:
+                dropped.append(ticket.pk)
+            continue
+        if sla is None:
+            sla = _new_sla(ticket, selection)
+            tracking.replay_history(sla, history.get(ticket.pk, []), ticket.status, now)
+            created.append(sla)
+        else:
+            sla.policy_id, sla.calendar_id = selection.rule.id, selection.calendar_id
+            sla.priority = ticket.priority
+            tracking.apply_targets(sla, selection.targets)
+            updated.append(sla)
+        _refresh(sla, selection.rule, config.calendar(selection.calendar_id), now)
+    TicketSla.objects.filter(ticket_id__in=dropped).delete()
+    TicketSla.objects.bulk_create(created, batch_size=500)
+    TicketSla.objects.bulk_update(updated, _SLA_COLUMNS, batch_size=500)
+
+
+_SLA_COLUMNS = [f.name for f in TicketSla._meta.concrete_fields if f.name not in ("ticket",)]
+
+
+# --- The sweep ------------------------------------------------------------------------------
+
+
+@dataclass
+class SweepReport:
+    checked: int = 0  # tickets found due
+    warnings: int = 0
+    breaches: int = 0
+    already_done: int = 0  # events another sweep had acted on
+    escalations: int = 0  # tickets queued for escalation (see escalate_breaches)
+    messages: int = 0  # e-mails queued
+    busy: int = 0  # tickets locked by someone else, left for the next run
+    events: list[tuple[int, str, int, str]] = field(default_factory=list)
+    seconds: dict[str, float] = field(default_factory=dict)  # time spent per stage
+
+
+def sweep(*, now: datetime | None = None, batch_size: int = 500) -> SweepReport:
+    """Acts on every warning and breach due by `now`. Nothing due costs one indexed query.
+
+    Due tickets are read by (next_check_at, ticket) keyset, a batch at a time; each batch is
+    one transaction that locks its tickets (skipping those another sweep or an agent holds:
+    they stay due for the next run), inserts the events first and acts only on the inserted
+    ones, so two sweeps at once never act twice.
+    """
+    now = now or clock.now()
+    report = SweepReport()
+    cursor: tuple[datetime, int] | None = None
+    while True:
+        due = TicketSla.objects.filter(next_check_at__lte=now)
+        if cursor is not None:
+            due = due.filter(
+                Q(next_check_at__gt=cursor[0]) | Q(next_check_at=cursor[0], ticket_id__gt=cursor[1])
+            )
+        rows = list(
+            due.order_by("next_check_at", "ticket_id").values_list("next_check_at", "ticket_id")[
+                :batch_size
+            ]
+        )
+        if not rows:
+            return report
+        cursor = rows[-1]
+        _sweep_batch([pk for _at, pk in rows], now, report)
+        if len(rows) < batch_size:
+            return report
+
+
+@dataclass
+class _Fired:
+    sla: TicketSla
+    ticket: Ticket
+    event: tracking.Due
+
+
+@transaction.atomic
+def _sweep_batch(ids: list[int], now: datetime, report: SweepReport) -> None:
+    clock_ = _StageClock(report)
+    tickets = {
+        t.pk: t
+        for t in Ticket.objects.select_for_update(skip_locked=True, of=("self",))
+        .select_related("assignee")
+        .only(*_TICKET_COLUMNS)
+        .filter(pk__in=ids)
+        .order_by("pk")
+    }
+    report.busy += len(ids) - len(tickets)
+    slas = list(
+        TicketSla.objects.filter(ticket_id__in=list(tickets), next_check_at__lte=now).defer(
+            "pauses"
+        )
+    )
+    report.checked += len(slas)
+    claim, candidates = uuid.uuid4(), []
+    for sla in slas:
+        events, bits = tracking.due_events(sla, now)
+        sla.fired |= bits
+        tracking.reschedule(sla)
+        candidates += [_Fired(sla, tickets[sla.ticket_id], e) for e in events]
+    clock_.lap("load")
+    SlaEvent.objects.bulk_create(
+        [
+            SlaEvent(
+                ticket_id=c.sla.ticket_id,
+                target=c.event.target,
+                cycle=c.event.cycle,
+                kind=c.event.kind,
+                due_at=c.event.moment,
+                claim=claim,
+                created_at=now,
+            )
+            for c in candidates
+        ],
+        ignore_conflicts=True,
+        batch_size=2000,
+    )
+    won = set(
+        SlaEvent.objects.filter(claim=claim).values_list("ticket_id", "target", "cycle", "kind")
+    )
+    fired = [
+        c
+        for c in candidates
+        if (c.sla.ticket_id, c.event.target, c.event.cycle, c.event.kind) in won
+    ]
+    report.already_done += len(candidates) - len(fired)
+    _save_schedules(slas)
+    clock_.lap("events")
+    if not fired:
+        return
+    config = sla_config.current()
+    _record_history(fired, config, now)
+    clock_.lap("history")
+    report.messages += _notify(fired, config)
+    clock_.lap("notify")
+    for c in fired:
+        report.events.append((c.sla.ticket_id, c.event.target, c.event.cycle, c.event.kind))
+        if c.event.kind == "breach":
+            report.breaches += 1
+        else:
+            report.warnings += 1
+        if sla_event is not None:  # automation rules on "SLA warning" / "SLA breach"
+            sla_event.send(
+                sender=SlaEvent, ticket=c.ticket, kind=c.event.kind, target=c.event.target
+            )
+    report.escalations += _escalate(fired, config)
+    clock_.lap("escalate")
+
+
+# What the sweep reads of each due ticket (the escalation services read it again, locked).
+_TICKET_COLUMNS = (
+    "id",
+    "subject",
+    "priority",
+    "status",
+    "group_id",
+    "assignee__id",
+    "assignee__email",
+    "assignee__language",
+    "assignee__is_active",
+)
+
+
+class _StageClock:
+    """Adds the time spent in each stage of the sweep to the report (for the benchmark)."""
+
+    def __init__(self, report: SweepReport):
+        self.report, self.last = report, time.perf_counter()
+
+    def lap(self, stage: str) -> None:
+        now = time.perf_counter()
+        self.report.seconds[stage] = self.report.seconds.get(stage, 0.0) + now - self.last
+        self.last = now
+
+
+def _save_schedules(slas: list[TicketSla]) -> None:
+    """The new `fired`, `next_due_at` and `next_check_at` of many rows at once: on PostgreSQL
+    one UPDATE from arrays, elsewhere one prepared UPDATE run per row (Django's bulk_update
+    builds a CASE per row, which cost more than the rest of the sweep)."""
+    if not slas:
+        return
+    table = connection.ops.quote_name(TicketSla._meta.db_table)
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                f"""UPDATE {table} AS t
+                SET fired = v.fired, next_due_at = v.next_due_at, next_check_at = v.next_check_at
+                FROM unnest(%s::bigint[], %s::integer[], %s::timestamptz[], %s::timestamptz[])
+                    AS v(ticket_id, fired, next_due_at, next_check_at)
+                WHERE t.ticket_id = v.ticket_id""",
+                [
+                    [s.ticket_id for s in slas],
+                    [s.fired for s in slas],
+                    [s.next_due_at for s in slas],
+                    [s.next_check_at for s in slas],
+                ],
+            )
+            return
+        adapt = connection.ops.adapt_datetimefield_value
+        cursor.executemany(
+            f"UPDATE {table} SET fired = %s, next_due_at = %s, next_check_at = %s "
+            "WHERE ticket_id = %s",
+            [(s.fired, adapt(s.next_due_at), adapt(s.next_check_at), s.ticket_id) for s in slas],
+        )
+
+
+def _local(moment: datetime, config: sla_config.Config, calendar_id: int | None) -> tuple:
+    spec = config.calendars.get(calendar_id) if calendar_id else None
+    zone = spec.time_zone if spec else "UTC"
+    return moment.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M"), zone
+
+
+def _record_history(fired: list[_Fired], config: sla_config.Config, now: datetime) -> None:
+    entries = []
+    for c in fired:
+        when, zone = _local(c.event.moment, config, c.sla.calendar_id)
+        verb = "warning at" if c.event.kind == "warning" else "due"
+        entries.append(
+            TicketEvent(
+                ticket_id=c.sla.ticket_id,
+                actor=None,
+                channel=Channel.WEB,
+                kind=EventKind.SLA_WARNING if c.event.kind == "warning" else EventKind.SLA_BREACH,
+                field="sla",
+                new_value=c.event.target,
+                note=f"{verb} {when} ({zone})",
+                is_public=False,
+                created_at=now,
+            )
+        )
+    TicketEvent.objects.bulk_create(entries, batch_size=1000)
+
+
+def _language(user: User) -> str:
+    return user.language or settings.LANGUAGE_CODE
+
+
+def _desk_url(ticket: Ticket) -> str:
+    base = getattr(settings, "FIRSTLINE_BASE_URL", "").rstrip("/")
+    return f"{base}/desk/tickets/{ticket.pk}/" if base else ""
+
+
+def _notify(fired: list[_Fired], config: sla_config.Config) -> int:
+    """One e-mail per event and language to the assignee, the group's members and, for a
+    breach, the policy's supervisor."""
+    from firstline.channels import outbound
+
+    group_ids = {c.ticket.group_id for c in fired if c.ticket.group_id}
+    members = defaultdict(list)
+    links = Group.members.through.objects.filter(
+        group_id__in=group_ids, user__is_active=True
+    ).select_related("user")
+    for link in links:
+        if link.user.email:
+            members[link.group_id].append(link.user)
+    notify_ids = {
+        rule.notify_user_id
+        for c in fired
+        if c.event.kind == "breach"
+        and (rule := config.rules_by_id.get(c.sla.policy_id)) is not None
+        and rule.notify_user_id
+    }
+    supervisors = {
+        u.pk: u for u in User.objects.filter(pk__in=notify_ids, is_active=True).exclude(email="")
+    }
+    items, words = [], {}
+    for c in fired:
+        people = {}
+        assignee = c.ticket.assignee
+        if assignee is not None and assignee.is_active and assignee.email:
+            people[assignee.pk] = assignee
+        for member in members.get(c.ticket.group_id, ()):
+            people.setdefault(member.pk, member)
+        rule = config.rules_by_id.get(c.sla.policy_id)
+        if c.event.kind == "breach" and rule and rule.notify_user_id in supervisors:
+            people.setdefault(rule.notify_user_id, supervisors[rule.notify_user_id])
+        by_language = defaultdict(list)
+        for person in people.values():
+            by_language[_language(person)].append(person.email)
+        when, zone = _local(
+            getattr(c.sla, f"{c.event.target}_due_at") or c.event.moment, config, c.sla.calendar_id
+        )
+        kind = "sla_warning" if c.event.kind == "warning" else "sla_breach"
+        for language, recipients in sorted(by_language.items()):
+            labels = words.get(language) or words.setdefault(language, _labels(language))
+            context = {
+                "ticket": c.ticket,
+                "target": labels[c.event.target],
+                "priority": labels[c.ticket.priority],
+                "due": when,
+                "time_zone": zone,
+                "desk_url": _desk_url(c.ticket),
+            }
+            items.append(
+                {
+                    "kind": kind,
+                    "ticket": c.ticket,
+                    "recipients": recipients,
+                    "language": language,
+                    "context": context,
+                }
+            )
+    return len(outbound.queue_many(items))
+
+
+def _labels(language: str) -> dict:
+    """Target and priority names in `language`, worked out once per sweep batch."""
+    with override(language):
+        return {
+            **{t.value: str(t.label) for t in Target},
+            **{int(p): str(p.label) for p in Priority},
+        }
+
+
+def _escalate(fired: list[_Fired], config: sla_config.Config) -> int:
+    """Queues the policy's escalation actions for the breaches this sweep inserted: one task
+    per batch, enqueued in the batch's transaction (so it exists exactly when the breaches
+    do). Each ticket is then escalated in its own short transaction, not while the sweep
+    holds the whole batch locked. Returns how many tickets were queued."""
+    from .tasks import escalate_breaches
+
+    breaches = []
+    for c in fired:
+        rule = config.rules_by_id.get(c.sla.policy_id)
+        if c.event.kind != "breach" or rule is None:
+            continue
+        if rule.raise_priority or rule.escalate_to_next_tier:
+            breaches.append([c.sla.ticket_id, c.event.target, c.event.cycle, rule.id])
+    if breaches:
+        escalate_breaches.enqueue(breaches=breaches)
+    return len({b[0] for b in breaches})
+
+
+def escalate_breaches(*, breaches: list[list]) -> int:
+    """Applies the escalation actions of breached targets ([ticket, target, cycle, policy]):
+    raise the priority one step, move to the next tier's group. Once per ticket and target,
+    even if this runs twice: an `escalate` SlaEvent is inserted first and only its inserter
+    acts; breaches of several targets of one ticket escalate it once. The supervisor was
+    told with the breach e-mail. Returns how many actions were applied."""
+    by_ticket: dict[int, list] = defaultdict(list)
+    for ticket_id, target, cycle, policy_id in breaches:
+        by_ticket[ticket_id].append((target, cycle, policy_id))
+    applied = 0
+    for ticket_id, targets in by_ticket.items():
+        applied += _escalate_ticket(ticket_id, targets)
+    return applied
+
+
+@transaction.atomic
+def _escalate_ticket(ticket_id: int, targets: list[tuple]) -> int:
+    from firstline.tickets import services as ticket_services
+
+    ticket = (
+        Ticket.objects.select_for_update(of=("self",))
+        .select_related("group", "organization")
+        .filter(pk=ticket_id)
+        .first()
+    )
+    rule = sla_config.current().rules_by_id.get(targets[0][2])
+    if ticket is None or rule is None:
+        return 0
+    claim, now = uuid.uuid4(), clock.now()
+    SlaEvent.objects.bulk_create(
+        [
+            SlaEvent(
+                ticket_id=ticket_id,
+                target=target,
+                cycle=cycle,
+                kind=SlaEvent.Kind.ESCALATION,
+                due_at=now,
+                claim=claim,
+                created_at=now,
+            )
+            for target, cycle, _policy in targets
+        ],
+        ignore_conflicts=True,
+    )
+    won = list(SlaEvent.objects.filter(claim=claim).values_list("target", flat=True))
+    if not won:
+        return 0
+    applied = 0
+    if rule.raise_priority and ticket.priority < Priority.URGENT:
+        applied += _try(
+            ticket_services.update_ticket,
+            actor=None,
+            ticket=ticket,
+            channel=Channel.WEB,
+            priority=ticket.priority + 1,
+        )
+    if rule.escalate_to_next_tier:
+        names = ", ".join(str(Target(t).label) for t in Target.values if t in won)
+        with override(settings.LANGUAGE_CODE):
+            reason = _("SLA breached: %(targets)s") % {"targets": names}
+        applied += _try(
+            ticket_services.escalate_ticket,
+            actor=None,
+            ticket=ticket,
+            reason=reason,
+            channel=Channel.WEB,
+        )
+    return applied
+
+
+def _try(action, **kwargs) -> int:
+    try:
+        action(**kwargs)
+    except ServiceError as exc:  # no higher tier, a closed ticket...: nothing to escalate
+        log.info("SLA escalation of #%s skipped: %s", kwargs["ticket"].pk, exc.message)
+        return 0
+    return 1
