@@ -134,8 +134,8 @@ def test_the_queue_shows_the_sla_and_sorts_by_next_due_time(
     client, desk, standard, new_ticket, clock
 ):
     clock.to(sh(2026, 3, 2, 9, 0))
-    normal = new_ticket(subject="Normal one")
-    urgent = new_ticket(subject="Urgent one", priority="urgent")
+    new_ticket(subject="Normal one")
+    new_ticket(subject="Urgent one", priority="urgent")
     low = new_ticket(subject="Low one", priority="low")
     ticket_services.update_ticket(
         actor=desk.l1_agent, ticket=low, channel=Channel.WEB, status="pending"

@@ -7,7 +7,7 @@ import pytest
 
 from firstline.core.errors import Conflict, InvalidInput, NotAllowed
 from firstline.sla import selectors, services
-from firstline.sla.models import CalendarDay, Policy, TicketSla
+from firstline.sla.models import CalendarDay, Policy
 from firstline.sla.services import TargetMinutes
 from firstline.tickets import services as ticket_services
 from firstline.tickets.models import Channel, Priority

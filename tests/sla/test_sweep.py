@@ -12,7 +12,7 @@ from firstline.core import scheduler
 from firstline.sla import services, tasks
 from firstline.sla.models import SlaEvent, TicketSla
 from firstline.tickets import services as ticket_services
-from firstline.tickets.models import Channel, Priority, TicketEvent
+from firstline.tickets.models import Priority, TicketEvent
 
 from ..factories import AgentFactory
 from .conftest import STANDARD, sh, sla_of

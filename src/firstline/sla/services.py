@@ -538,12 +538,20 @@ def ticket_changed(*, ticket: Ticket, fields: frozenset[str]) -> None:
         if selection is None:
             sla.delete()
             return
+        if not fields & {"status", "first_responded_at"} and _same_terms(sla, selection):
+            return  # e.g. another group under the same policy: nothing to recompute
         sla.policy_id, sla.calendar_id = selection.rule.id, selection.calendar_id
         sla.priority = ticket.priority
         tracking.apply_targets(sla, selection.targets)
         rule, calendar = selection.rule, config.calendar(selection.calendar_id)
     _refresh(sla, rule, calendar)
     sla.save()
+
+
+def _same_terms(sla: TicketSla, selection: sla_config.Selection) -> bool:
+    return (sla.policy_id, sla.calendar_id) == (selection.rule.id, selection.calendar_id) and all(
+        getattr(sla, f"{t}_minutes") == selection.targets.minutes(t) for t in tracking.TARGETS
+    )
 
 
 def _status_history(ticket_ids: list[int]) -> dict[int, list[tuple]]:
