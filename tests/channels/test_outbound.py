@@ -302,3 +302,74 @@ def test_a_rolled_back_change_queues_and_sends_nothing(
 
     assert OutboundMessage.objects.count() == queued
     assert smtp_server.received == []
+
+
+def test_one_transaction_queueing_many_messages_starts_one_send(
+    new_ticket, desk, django_capture_on_commit_callbacks, monkeypatch
+):
+    from firstline.channels import tasks
+
+    started = []
+    monkeypatch.setattr(tasks, "send_outbox", _CountingTask(started))
+    tickets = [new_ticket(subject=f"Screen {n} flickers") for n in range(3)]
+
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        for ticket in tickets:
+            outbound.queue(
+                kind="escalated",
+                ticket=ticket,
+                recipients=[desk.l2_agent.email],
+                language="en",
+                context={"ticket": ticket, "group": desk.l2, "reason": "Hardware"},
+            )
+    assert len(started) == 1
+
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        outbound.queue(
+            kind="escalated",
+            ticket=tickets[0],
+            recipients=[desk.l2_agent.email],
+            language="en",
+            context={"ticket": tickets[0], "group": desk.l2, "reason": "Again"},
+        )
+    assert len(started) == 2  # the next transaction starts its own
+
+
+def test_a_rolled_back_block_does_not_swallow_the_next_send(
+    new_ticket, desk, django_capture_on_commit_callbacks, monkeypatch
+):
+    from firstline.channels import tasks
+
+    started = []
+    monkeypatch.setattr(tasks, "send_outbox", _CountingTask(started))
+    ticket = new_ticket()
+    context = {"ticket": ticket, "group": desk.l2, "reason": "Hardware"}
+    recipients = [desk.l2_agent.email]
+
+    with django_capture_on_commit_callbacks(execute=True):
+        with pytest.raises(RuntimeError), transaction.atomic():
+            outbound.queue(
+                kind="escalated",
+                ticket=ticket,
+                recipients=recipients,
+                language="en",
+                context=context,
+            )
+            raise RuntimeError
+        with transaction.atomic():
+            outbound.queue(
+                kind="escalated",
+                ticket=ticket,
+                recipients=recipients,
+                language="en",
+                context=context,
+            )
+    assert len(started) == 1
+
+
+class _CountingTask:
+    def __init__(self, calls: list):
+        self.calls = calls
+
+    def enqueue(self, *args, **kwargs):
+        self.calls.append(1)

@@ -483,10 +483,26 @@ def test_template_list_shows_each_kind_and_language(as_admin, db):
     EmailTemplate.objects.create(kind="reply", language="zh-hans", subject="S", body="B")
     response = as_admin.get(reverse("manage:email_templates"))
     page = response.content.decode()
-    for kind in ("ack", "reply", "assigned", "escalated"):
+    for kind in ("ack", "reply", "assigned", "escalated", "sla_warning", "sla_breach_digest"):
         for language in ("en", "zh-hans"):
             assert reverse("manage:email_template_edit", args=[kind, language]) in page
     assert page.count("Customised") == 1
+
+
+@pytest.mark.parametrize(
+    "kind",
+    ["sla_warning", "sla_breach", "sla_warning_digest", "sla_breach_digest", "escalated_digest"],
+)
+def test_sla_and_digest_templates_show_a_preview_and_can_be_saved(as_admin, kind):
+    url = reverse("manage:email_template_edit", args=[kind, "en"])
+    page = as_admin.get(url).content.decode()
+    assert "#1234" in page  # the built-in text rendered with the sample ticket
+    response = as_admin.post(
+        url, {"action": "save", "subject": "{{ count }} / {{ target }}", "body": "{{ due }}\n"}
+    )
+    assert response.status_code == 302
+    subject, body = outbound.render(kind, "en", {"count": 7, "target": "Resolution", "due": "x"})
+    assert (subject, body) == ("7 / Resolution", "x\n")
 
 
 def test_template_with_a_syntax_error_is_a_form_error(as_admin, db):

@@ -57,7 +57,7 @@ def test_agents_get_the_whole_timeline(desk, api, waiting):
     assert resolution["business_seconds_remaining"] == (480 - 100) * 60
     assert resolution["minutes"] == 480
     assert resolution["explanation"].startswith("due Tue 10 Mar 14:20 (Asia/Shanghai)")
-    assert "paused 5 h 50 min pending" in resolution["explanation"]
+    assert "paused 5 h 50 min waiting on the requester" in resolution["explanation"]
     assert targets["next_response"]["cycle"] == 1
     assert body["pauses"] == [
         {"start": "2026-03-09T01:10:00Z", "end": "2026-03-09T07:00:00Z", "reason": "pending"}

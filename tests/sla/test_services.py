@@ -4,6 +4,7 @@ breaks, holidays and DST, pauses, re-targeting, and which policy applies."""
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+from django.utils import translation
 
 from firstline.core.errors import Conflict, InvalidInput, NotAllowed
 from firstline.sla import selectors, services
@@ -70,6 +71,17 @@ def test_the_explanation_says_why_the_due_time_is_what_it_is(standard, new_ticke
     assert resolution.spent == timedelta(hours=2.5)
     assert resolution.remaining == timedelta(hours=5.5)
     assert timeline.targets[0].state == "breached"  # first response was due at 09:30
+
+
+def test_the_explanation_speaks_the_readers_language(standard, new_ticket, clock):
+    clock.to(sh(2026, 3, 6, 17, 30))
+    ticket = new_ticket()
+    with translation.override("zh-hans"):
+        first = selectors.timeline_for(ticket).targets[0]
+    assert first.explanation.startswith("截止")
+    assert "日历 Shanghai office" in first.explanation
+    assert "1 个工作小时" in first.explanation
+    assert "跳过 2 个非工作日" in first.explanation
 
 
 def test_a_one_off_closure_and_imported_holidays_push_the_due_time(
@@ -290,7 +302,7 @@ def test_pending_pauses_the_clock_and_the_requester_reply_resumes_it(
     assert sla.next_response_started_at == sh(2026, 3, 3, 16, 0)
     assert sla.next_response_due_at == sh(2026, 3, 3, 18, 0)
     explanation = selectors.timeline_for(ticket).targets[-1].explanation
-    assert "paused 30 h pending" in explanation
+    assert "paused 30 h waiting on the requester" in explanation
 
     clock.to(sh(2026, 3, 3, 17, 0))
     agent_reply(desk, ticket)

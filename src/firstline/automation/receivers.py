@@ -25,6 +25,12 @@ def ticket_saved(sender, ticket, fields=frozenset(), **kwargs):
     engine.notify(engine.Event(ticket.pk, Trigger.UPDATED, frozenset(fields), ticket))
 
 
+@receiver(ticket_signals.tickets_changed, dispatch_uid="automation_tickets_changed")
+def tickets_changed(sender, changes, **kwargs):
+    for ticket, fields in changes:
+        engine.notify(engine.Event(ticket.pk, Trigger.UPDATED, frozenset(fields), ticket))
+
+
 @receiver(sla_event, dispatch_uid="automation_sla_event")
 def sla_warning_or_breach(sender, ticket, kind, **kwargs):
     trigger = SLA_TRIGGERS.get(kind)

@@ -15,6 +15,7 @@ from django.template.loader import render_to_string
 from django.utils import translation
 
 from firstline.core import clock
+from firstline.core.bulk import insert_rows
 from firstline.tickets.models import Ticket
 
 from . import message_ids
@@ -116,7 +117,7 @@ def queue(
     )
     if ticket is not None:
         MessageReference.objects.create(message_id=message_id, ticket=ticket, outgoing=True)
-    transaction.on_commit(_enqueue_send)
+    send_after_commit()
     return outbound
 
 
@@ -152,20 +153,46 @@ def queue_many(items: Iterable[dict]) -> list[OutboundMessage]:
             )
         )
         if ticket is not None:
-            references.append(
-                MessageReference(message_id=message_id, ticket=ticket, outgoing=True)
-            )
-    OutboundMessage.objects.bulk_create(messages, batch_size=500)
-    MessageReference.objects.bulk_create(references, batch_size=500)
+            references.append(MessageReference(message_id=message_id, ticket=ticket, outgoing=True))
+    insert_rows(OutboundMessage, messages)
+    insert_rows(MessageReference, references)
     if messages:
-        transaction.on_commit(_enqueue_send)
+        send_after_commit()
     return messages
 
 
-def _enqueue_send() -> None:
-    from .tasks import send_outbox
+class _SendHook:
+    """One "send the outbox" task per transaction, however many messages it queued."""
 
-    send_outbox.enqueue()
+    def __init__(self, connection):
+        self.done = False
+        self.savepoints = set(connection.savepoint_ids)
+
+    def waiting(self, connection) -> bool:
+        """Will run when the block the caller is in commits: registered in this block or one
+        around it, and neither rolled back nor run yet."""
+        return (
+            not self.done
+            and self.savepoints <= set(connection.savepoint_ids)
+            and any(hook[1] == self.run for hook in connection.run_on_commit)
+        )
+
+    def run(self) -> None:
+        from .tasks import send_outbox
+
+        self.done = True
+        send_outbox.enqueue()
+
+
+def send_after_commit() -> None:
+    """Has the outbox sent once the current transaction commits."""
+    connection = transaction.get_connection()
+    hook = getattr(connection, "_firstline_send_hook", None)
+    if hook is not None and hook.waiting(connection):
+        return
+    hook = _SendHook(connection)
+    connection._firstline_send_hook = hook
+    transaction.on_commit(hook.run)
 
 
 def _claim(message_id: int, attempts: int) -> bool:
@@ -246,4 +273,4 @@ def retry(*, message: OutboundMessage) -> None:
     """An admin sends a permanently failed message once more (after fixing SMTP settings)."""
     message.status, message.attempts, message.next_attempt_at = "pending", 0, clock.now()
     message.save(update_fields=["status", "attempts", "next_attempt_at"])
-    transaction.on_commit(_enqueue_send)
+    send_after_commit()

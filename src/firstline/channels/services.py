@@ -93,7 +93,17 @@ MAILBOX_FIELDS = frozenset(
     }
 )
 MIN_POLL_INTERVAL = 10  # seconds
-EMAIL_TEMPLATE_KINDS = ("ack", "reply", "assigned", "escalated")
+EMAIL_TEMPLATE_KINDS = (
+    "ack",
+    "reply",
+    "assigned",
+    "escalated",
+    "escalated_digest",
+    "sla_warning",
+    "sla_breach",
+    "sla_warning_digest",
+    "sla_breach_digest",
+)
 
 
 def _split_domains(value: str) -> list[str]:

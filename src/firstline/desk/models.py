@@ -23,3 +23,38 @@ class SavedFilter(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class Notification(models.Model):
+    """An in-app notice for an agent (SLA warnings and breaches). One notice covers either one
+    ticket or, when many arrive at once, a digest of `count` tickets listed in `data`."""
+
+    class Kind(models.TextChoices):
+        SLA_WARNING = "sla_warning"
+        SLA_BREACH = "sla_breach"
+
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
+    )
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    ticket = models.ForeignKey(
+        "tickets.Ticket", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    count = models.PositiveIntegerField(default=1)
+    # Language-neutral facts, rendered in the reader's language: target, due, tickets...
+    data = models.JSONField(default=dict)
+    created_at = models.DateTimeField(default=clock.now)
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["recipient", "-created_at"], name="desk_notice_recent_idx"),
+            models.Index(
+                fields=["recipient"],
+                condition=models.Q(read_at__isnull=True),
+                name="desk_notice_unread_idx",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} for {self.recipient_id}"

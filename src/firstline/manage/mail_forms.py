@@ -40,6 +40,11 @@ def kind_labels() -> dict[str, str]:
         "reply": _("Public reply to the requester"),
         "assigned": _("Ticket assigned to an agent"),
         "escalated": _("Ticket escalated to a group"),
+        "escalated_digest": _("Many tickets escalated at once (digest)"),
+        "sla_warning": _("SLA warning"),
+        "sla_breach": _("SLA breached"),
+        "sla_warning_digest": _("SLA warnings on many tickets (digest)"),
+        "sla_breach_digest": _("SLA breaches on many tickets (digest)"),
     }
 
 

@@ -49,9 +49,7 @@ urlpatterns = [
     path("automation/macros/", automation.macro_list, name="macros"),
     path("automation/macros/new/", automation.macro_create, name="macro_create"),
     path("automation/macros/<int:macro_id>/edit/", automation.macro_edit, name="macro_edit"),
-    path(
-        "automation/macros/<int:macro_id>/delete/", automation.macro_delete, name="macro_delete"
-    ),
+    path("automation/macros/<int:macro_id>/delete/", automation.macro_delete, name="macro_delete"),
     path("automation/assignment/", automation.routing_list, name="routing"),
     path("automation/assignment/<slug:slug>/", automation.routing_edit, name="routing_edit"),
     path("automation/agents/", automation.agent_list, name="agent_skills"),
@@ -108,9 +106,7 @@ urlpatterns = [
         sla_views.policy_move,
         name="sla_policy_move",
     ),
-    path(
-        "sla/policies/<int:policy_id>/delete/", sla_views.policy_delete, name="sla_policy_delete"
-    ),
+    path("sla/policies/<int:policy_id>/delete/", sla_views.policy_delete, name="sla_policy_delete"),
     path("sla/contracts/new/", sla_views.contract_create, name="sla_contract_create"),
     path("sla/contracts/<int:contract_id>/", sla_views.contract_edit, name="sla_contract_edit"),
     path(

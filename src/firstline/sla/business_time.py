@@ -461,12 +461,31 @@ def _skippable_week(calendar, day, cursor, stop, meter) -> tuple[datetime, datet
     return None
 
 
+def _remembered(calendar: Calendar, kind: str, day: date, work):
+    """`work(calendar, day)`, computed once per calendar, kind and day: a sweep or a
+    re-targeting computes thousands of due times over the same few weeks."""
+    memo = calendar.__dict__.setdefault("_memo", {})
+    key = (kind, day)
+    if key not in memo:
+        if len(memo) >= _MEMO_SIZE:
+            memo.clear()
+        memo[key] = work(calendar, day)
+    return memo[key]
+
+
+_MEMO_SIZE = 20_000
+
+
 def _plain_week(calendar: Calendar, day: date) -> tuple[datetime, datetime] | None:
     """UTC bounds of the 7 local days from `day` when they hold exactly `weekly_hours`.
 
     That is when no day is closed or a make-up day and the UTC offset is the same at every
     midnight of the week (a DST change falls between two midnights, so it is seen).
     """
+    return _remembered(calendar, "week", day, _compute_plain_week)
+
+
+def _compute_plain_week(calendar: Calendar, day: date) -> tuple[datetime, datetime] | None:
     days = [day + timedelta(days=k) for k in range(8)]
     extra, closed = calendar.extra_open_dates, calendar.closed_dates
     if any(d in closed or d in extra for d in days[:7]):
@@ -479,12 +498,16 @@ def _plain_week(calendar: Calendar, day: date) -> tuple[datetime, datetime] | No
     return begin, begin + _WEEK
 
 
-def _day_pieces(calendar: Calendar, day: date) -> list[tuple[datetime, datetime]]:
+def _day_pieces(calendar: Calendar, day: date) -> tuple[tuple[datetime, datetime], ...]:
     """The UTC stretches of local `day` whose wall-clock time is inside a working interval."""
+    return _remembered(calendar, "day", day, _compute_day_pieces)
+
+
+def _compute_day_pieces(calendar: Calendar, day: date) -> tuple[tuple[datetime, datetime], ...]:
     pieces = []
     for interval in calendar.intervals_on(day):
         pieces.extend(_wall_to_utc(calendar.zone, *interval.bounds(day)))
-    return pieces
+    return tuple(pieces)
 
 
 def _wall_to_utc(zone: ZoneInfo, lo: datetime, hi: datetime) -> list[tuple[datetime, datetime]]:

@@ -10,6 +10,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, time
 
+from django.db import connection
 from django.db.models.signals import post_save
 from django.dispatch import receiver
 
@@ -183,8 +184,12 @@ _cached: dict[str, Config] = {}
 
 
 def current_token() -> str | None:
-    token = ConfigRevision.objects.values_list("token", flat=True).first()
-    return str(token) if token else None
+    """Read for every ticket change, so without the ORM's cost: one row by its index."""
+    table = ConfigRevision._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT token FROM {table} ORDER BY id LIMIT 1")
+        row = cursor.fetchone()
+    return str(row[0]) if row and row[0] else None
 
 
 def current() -> Config:

@@ -270,9 +270,10 @@ class SlaEvent(models.Model):
     class Kind(models.TextChoices):
         WARNING = "warning", _("Warning")
         BREACH = "breach", _("Breach")
-        ESCALATION = "escalate", _("Escalation")
 
-    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="sla_events")
+    ticket = models.ForeignKey(
+        Ticket, on_delete=models.CASCADE, related_name="sla_events", db_index=False
+    )  # indexed by sla_event_once
     target = models.CharField(max_length=16, choices=Target.choices)
     cycle = models.PositiveIntegerField(default=0)  # next response: the requester reply's number
     kind = models.CharField(max_length=8, choices=Kind.choices)

@@ -20,3 +20,8 @@ def follow_changes(sender, ticket, fields, **kwargs):
 @receiver(signals.reply_added)
 def follow_replies(sender, ticket, comment, actor, **kwargs):
     services.reply_posted(ticket=ticket, comment=comment, actor=actor)
+
+
+@receiver(signals.tickets_changed)
+def follow_bulk_changes(sender, changes, **kwargs):
+    services.tickets_changed(changes=changes)

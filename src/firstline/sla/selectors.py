@@ -17,7 +17,7 @@ from firstline.tickets.models import Ticket
 
 from . import business_time as bt
 from . import config as sla_config
-from . import tracking
+from . import explaining, tracking
 from .models import Calendar, CalendarDay, Contract, Policy, Target, TicketSla
 
 
@@ -108,7 +108,7 @@ def _line(sla, rule, calendar, target: str, now: datetime) -> TargetLine | None:
     pauses = tracking.effective_pauses(sla, rule, until=met)
     spent = tracking.used(sla, rule, calendar, target, now)
     try:
-        explanation = bt.explain(calendar, start, duration, pauses).sentence()
+        explanation = explaining.sentence(bt.explain(calendar, start, duration, pauses))
     except ValueError:
         explanation = ""
     return TargetLine(

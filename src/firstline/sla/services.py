@@ -4,17 +4,19 @@ and the sweep that acts on warnings and breaches."""
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Max, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -22,7 +24,8 @@ from django.utils.translation import override
 
 from firstline.accounts.models import Group, Organization, User
 from firstline.core import clock
-from firstline.core.errors import Conflict, InvalidInput, NotAllowed, ServiceError
+from firstline.core.bulk import insert_rows, update_rows
+from firstline.core.errors import Conflict, InvalidInput, NotAllowed
 from firstline.tickets.models import (
     Category,
     Channel,
@@ -485,20 +488,18 @@ def _today(now: datetime) -> date:
     return timezone.localdate(now)
 
 
-def track_new_ticket(*, ticket: Ticket) -> TicketSla | None:
+def track_new_ticket(*, ticket: Ticket) -> None:
     """Starts the ticket's SLA clock if a policy applies; else the ticket has no SLA."""
     config = sla_config.current()
     selection = config.select(ticket, _today(ticket.created_at))
     if selection is None:
-        return None
-    existing = TicketSla.objects.filter(ticket_id=ticket.pk).first()
-    if existing is not None:  # a receiver that ran first changed the ticket: it is tracked
-        return existing
+        return
     sla = _new_sla(ticket, selection)
     tracking.replay_history(sla, [], ticket.status, ticket.created_at)
     _refresh(sla, selection.rule, config.calendar(selection.calendar_id))
-    sla.save()
-    return sla
+    # One INSERT, no read first. If a receiver that ran first changed the ticket, its clock
+    # was started then (`_start_late`), from the changed ticket: that row stays.
+    TicketSla.objects.bulk_create([sla], ignore_conflicts=True)
 
 
 def _new_sla(ticket: Ticket, selection: sla_config.Selection) -> TicketSla:
@@ -526,7 +527,66 @@ def ticket_changed(*, ticket: Ticket, fields: frozenset[str]) -> None:
     config = sla_config.current()
     if sla is None:  # a ticket without SLA, or one changed before its creation signal
         _start_late(ticket, config)
-        return
+    elif _follow(sla, ticket, fields, config):
+        sla.save()
+
+
+def tickets_changed(*, changes: list[tuple[Ticket, frozenset[str]]]) -> None:
+    """`ticket_changed` for many tickets at once (escalate_many): one read, one write. The
+    sweep's escalations reuse the rows the sweep has loaded (see `_sweep_batch`)."""
+    changes = [(ticket, fields) for ticket, fields in changes if fields & WATCHED_FIELDS]
+    loaded = _loaded_slas.get()
+    by_ticket = dict(loaded.slas if loaded else {})
+    unknown = [ticket.pk for ticket, _fields in changes if ticket.pk not in by_ticket]
+    by_ticket.update(
+        (sla.ticket_id, sla) for sla in TicketSla.objects.filter(ticket_id__in=unknown)
+    )
+    config, followed = sla_config.current(), []
+    for ticket, fields in changes:
+        sla = by_ticket.get(ticket.pk)
+        if sla is None:
+            _start_late(ticket, config)
+        elif _follow(sla, ticket, fields, config):
+            followed.append(sla)
+    if loaded is not None:
+        loaded.saved.update(sla.ticket_id for sla in followed)
+    columns = _RETARGET_COLUMNS
+    if any(fields & {"status", "first_responded_at"} for _ticket, fields in changes):
+        columns = _SLA_COLUMNS
+    update_rows(TicketSla, followed, columns, key="ticket")
+
+
+# What re-targeting (`_follow` without a status change) writes.
+_RETARGET_COLUMNS = [
+    "policy",
+    "calendar",
+    "priority",
+    "warning_percent",
+    "paused_since",
+    *(f"{t}_{part}" for t in tracking.TARGETS for part in ("minutes", "due_at", "warn_at")),
+    "fired",
+    "next_due_at",
+    "next_check_at",
+    "business_seconds_used",
+    "updated_at",
+]
+
+
+@dataclass
+class _LoadedSlas:
+    """TicketSla rows a sweep batch has loaded, for its escalations' re-targeting to reuse,
+    and which of them that re-targeting has saved (the sweep saves the others)."""
+
+    slas: dict[int, TicketSla]
+    saved: set[int] = field(default_factory=set)
+
+
+_loaded_slas: ContextVar[_LoadedSlas | None] = ContextVar("loaded_slas", default=None)
+
+
+def _follow(sla: TicketSla, ticket: Ticket, fields: frozenset[str], config) -> bool:
+    """Brings `sla` in step with the changed `fields` of `ticket`; False when there is
+    nothing to save (unchanged terms, or the ticket lost its SLA and the row is gone)."""
     if "status" in fields:
         tracking.status_changed(sla, ticket.status, ticket.updated_at)
     if "first_responded_at" in fields:
@@ -537,15 +597,15 @@ def ticket_changed(*, ticket: Ticket, fields: frozenset[str]) -> None:
         selection = config.select(ticket, _today(ticket.updated_at))
         if selection is None:
             sla.delete()
-            return
+            return False
         if not fields & {"status", "first_responded_at"} and _same_terms(sla, selection):
-            return  # e.g. another group under the same policy: nothing to recompute
+            return False  # e.g. another group under the same policy: nothing to recompute
         sla.policy_id, sla.calendar_id = selection.rule.id, selection.calendar_id
         sla.priority = ticket.priority
         tracking.apply_targets(sla, selection.targets)
         rule, calendar = selection.rule, config.calendar(selection.calendar_id)
     _refresh(sla, rule, calendar)
-    sla.save()
+    return True
 
 
 def _same_terms(sla: TicketSla, selection: sla_config.Selection) -> bool:
@@ -650,7 +710,7 @@ def _retarget_batch(ids: list[int]) -> None:
         _refresh(sla, selection.rule, config.calendar(selection.calendar_id), now)
     TicketSla.objects.filter(ticket_id__in=dropped).delete()
     TicketSla.objects.bulk_create(created, batch_size=500)
-    TicketSla.objects.bulk_update(updated, _SLA_COLUMNS, batch_size=500)
+    update_rows(TicketSla, updated, _SLA_COLUMNS, key="ticket")
 
 
 _SLA_COLUMNS = [f.name for f in TicketSla._meta.concrete_fields if f.name not in ("ticket",)]
@@ -665,14 +725,14 @@ class SweepReport:
     warnings: int = 0
     breaches: int = 0
     already_done: int = 0  # events another sweep had acted on
-    escalations: int = 0  # tickets queued for escalation (see escalate_breaches)
+    escalations: int = 0  # tickets escalated
     messages: int = 0  # e-mails queued
     busy: int = 0  # tickets locked by someone else, left for the next run
     events: list[tuple[int, str, int, str]] = field(default_factory=list)
     seconds: dict[str, float] = field(default_factory=dict)  # time spent per stage
 
 
-def sweep(*, now: datetime | None = None, batch_size: int = 500) -> SweepReport:
+def sweep(*, now: datetime | None = None, batch_size: int = 2000) -> SweepReport:
     """Acts on every warning and breach due by `now`. Nothing due costs one indexed query.
 
     Due tickets are read by (next_check_at, ticket) keyset, a batch at a time; each batch is
@@ -714,18 +774,16 @@ def _sweep_batch(ids: list[int], now: datetime, report: SweepReport) -> None:
     clock_ = _StageClock(report)
     tickets = {
         t.pk: t
-        for t in Ticket.objects.select_for_update(skip_locked=True, of=("self",))
-        .select_related("assignee")
+        for t in Ticket.objects.select_for_update(skip_locked=True)
         .only(*_TICKET_COLUMNS)
         .filter(pk__in=ids)
         .order_by("pk")
     }
+    assignees = User.objects.in_bulk({t.assignee_id for t in tickets.values() if t.assignee_id})
+    for ticket in tickets.values():
+        ticket.assignee = assignees.get(ticket.assignee_id)
     report.busy += len(ids) - len(tickets)
-    slas = list(
-        TicketSla.objects.filter(ticket_id__in=list(tickets), next_check_at__lte=now).defer(
-            "pauses"
-        )
-    )
+    slas = list(TicketSla.objects.filter(ticket_id__in=list(tickets), next_check_at__lte=now))
     report.checked += len(slas)
     claim, candidates = uuid.uuid4(), []
     for sla in slas:
@@ -734,7 +792,8 @@ def _sweep_batch(ids: list[int], now: datetime, report: SweepReport) -> None:
         tracking.reschedule(sla)
         candidates += [_Fired(sla, tickets[sla.ticket_id], e) for e in events]
     clock_.lap("load")
-    SlaEvent.objects.bulk_create(
+    insert_rows(
+        SlaEvent,
         [
             SlaEvent(
                 ticket_id=c.sla.ticket_id,
@@ -759,9 +818,9 @@ def _sweep_batch(ids: list[int], now: datetime, report: SweepReport) -> None:
         if (c.sla.ticket_id, c.event.target, c.event.cycle, c.event.kind) in won
     ]
     report.already_done += len(candidates) - len(fired)
-    _save_schedules(slas)
     clock_.lap("events")
     if not fired:
+        _save_schedules(slas)
         return
     config = sla_config.current()
     _record_history(fired, config, now)
@@ -778,22 +837,18 @@ def _sweep_batch(ids: list[int], now: datetime, report: SweepReport) -> None:
             sla_event.send(
                 sender=SlaEvent, ticket=c.ticket, kind=c.event.kind, target=c.event.target
             )
-    report.escalations += _escalate(fired, config)
+    loaded = _LoadedSlas({sla.ticket_id: sla for sla in slas})
+    token = _loaded_slas.set(loaded)
+    try:
+        report.escalations += _escalate(fired, config)
+    finally:
+        _loaded_slas.reset(token)
+    _save_schedules([sla for sla in slas if sla.ticket_id not in loaded.saved])
     clock_.lap("escalate")
 
 
-# What the sweep reads of each due ticket (the escalation services read it again, locked).
-_TICKET_COLUMNS = (
-    "id",
-    "subject",
-    "priority",
-    "status",
-    "group_id",
-    "assignee__id",
-    "assignee__email",
-    "assignee__language",
-    "assignee__is_active",
-)
+# What the sweep reads of each due ticket (the escalation services read it again).
+_TICKET_COLUMNS = ("id", "subject", "priority", "status", "group_id", "assignee_id")
 
 
 class _StageClock:
@@ -809,34 +864,8 @@ class _StageClock:
 
 
 def _save_schedules(slas: list[TicketSla]) -> None:
-    """The new `fired`, `next_due_at` and `next_check_at` of many rows at once: on PostgreSQL
-    one UPDATE from arrays, elsewhere one prepared UPDATE run per row (Django's bulk_update
-    builds a CASE per row, which cost more than the rest of the sweep)."""
-    if not slas:
-        return
-    table = connection.ops.quote_name(TicketSla._meta.db_table)
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute(
-                f"""UPDATE {table} AS t
-                SET fired = v.fired, next_due_at = v.next_due_at, next_check_at = v.next_check_at
-                FROM unnest(%s::bigint[], %s::integer[], %s::timestamptz[], %s::timestamptz[])
-                    AS v(ticket_id, fired, next_due_at, next_check_at)
-                WHERE t.ticket_id = v.ticket_id""",
-                [
-                    [s.ticket_id for s in slas],
-                    [s.fired for s in slas],
-                    [s.next_due_at for s in slas],
-                    [s.next_check_at for s in slas],
-                ],
-            )
-            return
-        adapt = connection.ops.adapt_datetimefield_value
-        cursor.executemany(
-            f"UPDATE {table} SET fired = %s, next_due_at = %s, next_check_at = %s "
-            "WHERE ticket_id = %s",
-            [(s.fired, adapt(s.next_due_at), adapt(s.next_check_at), s.ticket_id) for s in slas],
-        )
+    """The new `fired`, `next_due_at` and `next_check_at` of many rows at once."""
+    update_rows(TicketSla, slas, ["fired", "next_due_at", "next_check_at"], key="ticket")
 
 
 def _local(moment: datetime, config: sla_config.Config, calendar_id: int | None) -> tuple:
@@ -863,31 +892,25 @@ def _record_history(fired: list[_Fired], config: sla_config.Config, now: datetim
                 created_at=now,
             )
         )
-    TicketEvent.objects.bulk_create(entries, batch_size=1000)
+    insert_rows(TicketEvent, entries)
 
 
-def _language(user: User) -> str:
-    return user.language or settings.LANGUAGE_CODE
-
-
-def _desk_url(ticket: Ticket) -> str:
+def _desk_url(ticket: Ticket | None = None) -> str:
+    """The ticket's page in the desk, or without a ticket the agent's notifications."""
     base = getattr(settings, "FIRSTLINE_BASE_URL", "").rstrip("/")
-    return f"{base}/desk/tickets/{ticket.pk}/" if base else ""
+    if not base:
+        return ""
+    return f"{base}/desk/tickets/{ticket.pk}/" if ticket else f"{base}/desk/notifications/"
 
 
 def _notify(fired: list[_Fired], config: sla_config.Config) -> int:
-    """One e-mail per event and language to the assignee, the group's members and, for a
-    breach, the policy's supervisor."""
-    from firstline.channels import outbound
+    """Tells the assignee, the group's members and, for a breach, the policy's supervisor:
+    by e-mail and in-app, one notice per ticket or one digest for people told about many
+    (see channels.notices). Returns how many e-mails were queued."""
+    from firstline.channels import notices
+    from firstline.desk import services as desk_services
 
-    group_ids = {c.ticket.group_id for c in fired if c.ticket.group_id}
-    members = defaultdict(list)
-    links = Group.members.through.objects.filter(
-        group_id__in=group_ids, user__is_active=True
-    ).select_related("user")
-    for link in links:
-        if link.user.email:
-            members[link.group_id].append(link.user)
+    members = _group_members({c.ticket.group_id for c in fired if c.ticket.group_id})
     notify_ids = {
         rule.notify_user_id
         for c in fired
@@ -895,47 +918,58 @@ def _notify(fired: list[_Fired], config: sla_config.Config) -> int:
         and (rule := config.rules_by_id.get(c.sla.policy_id)) is not None
         and rule.notify_user_id
     }
-    supervisors = {
-        u.pk: u for u in User.objects.filter(pk__in=notify_ids, is_active=True).exclude(email="")
-    }
-    items, words = [], {}
+    supervisors = {u.pk: u for u in User.objects.filter(pk__in=notify_ids, is_active=True)}
+    labels: dict[str, dict] = {}
+    batch = []
     for c in fired:
         people = {}
         assignee = c.ticket.assignee
-        if assignee is not None and assignee.is_active and assignee.email:
+        if assignee is not None and assignee.is_active:
             people[assignee.pk] = assignee
         for member in members.get(c.ticket.group_id, ()):
             people.setdefault(member.pk, member)
         rule = config.rules_by_id.get(c.sla.policy_id)
         if c.event.kind == "breach" and rule and rule.notify_user_id in supervisors:
             people.setdefault(rule.notify_user_id, supervisors[rule.notify_user_id])
-        by_language = defaultdict(list)
-        for person in people.values():
-            by_language[_language(person)].append(person.email)
-        when, zone = _local(
-            getattr(c.sla, f"{c.event.target}_due_at") or c.event.moment, config, c.sla.calendar_id
-        )
-        kind = "sla_warning" if c.event.kind == "warning" else "sla_breach"
-        for language, recipients in sorted(by_language.items()):
-            labels = words.get(language) or words.setdefault(language, _labels(language))
-            context = {
-                "ticket": c.ticket,
-                "target": labels[c.event.target],
-                "priority": labels[c.ticket.priority],
-                "due": when,
-                "time_zone": zone,
-                "desk_url": _desk_url(c.ticket),
-            }
-            items.append(
-                {
-                    "kind": kind,
-                    "ticket": c.ticket,
-                    "recipients": recipients,
-                    "language": language,
-                    "context": context,
-                }
+        due = getattr(c.sla, f"{c.event.target}_due_at") or c.event.moment
+        when, zone = _local(due, config, c.sla.calendar_id)
+        batch.append(
+            notices.Notice(
+                kind="sla_warning" if c.event.kind == "warning" else "sla_breach",
+                ticket=c.ticket,
+                people=list(people.values()),
+                context=_notice_context(c, when, zone, labels),
+                data={"target": c.event.target, "due": due.isoformat(), "time_zone": zone},
             )
-    return len(outbound.queue_many(items))
+        )
+    plan = notices.plan(batch)
+    desk_services.notify_in_app(plan=plan)
+    return notices.queue_emails(plan, digest_context=lambda _language: {"desk_url": _desk_url()})
+
+
+def _group_members(group_ids: set[int]) -> dict[int, list[User]]:
+    members = defaultdict(list)
+    links = Group.members.through.objects.filter(
+        group_id__in=group_ids, user__is_active=True
+    ).select_related("user")
+    for link in links:
+        members[link.group_id].append(link.user)
+    return members
+
+
+def _notice_context(c: _Fired, when: str, zone: str, labels: dict[str, dict]):
+    def context(language: str) -> dict:
+        words = labels.get(language) or labels.setdefault(language, _labels(language))
+        return {
+            "ticket": c.ticket,
+            "target": words[c.event.target],
+            "priority": words[c.ticket.priority],
+            "due": when,
+            "time_zone": zone,
+            "desk_url": _desk_url(c.ticket),
+        }
+
+    return context
 
 
 def _labels(language: str) -> dict:
@@ -948,98 +982,40 @@ def _labels(language: str) -> dict:
 
 
 def _escalate(fired: list[_Fired], config: sla_config.Config) -> int:
-    """Queues the policy's escalation actions for the breaches this sweep inserted: one task
-    per batch, enqueued in the batch's transaction (so it exists exactly when the breaches
-    do). Each ticket is then escalated in its own short transaction, not while the sweep
-    holds the whole batch locked. Returns how many tickets were queued."""
-    from .tasks import escalate_breaches
-
-    breaches = []
-    for c in fired:
-        rule = config.rules_by_id.get(c.sla.policy_id)
-        if c.event.kind != "breach" or rule is None:
-            continue
-        if rule.raise_priority or rule.escalate_to_next_tier:
-            breaches.append([c.sla.ticket_id, c.event.target, c.event.cycle, rule.id])
-    if breaches:
-        escalate_breaches.enqueue(breaches=breaches)
-    return len({b[0] for b in breaches})
-
-
-def escalate_breaches(*, breaches: list[list]) -> int:
-    """Applies the escalation actions of breached targets ([ticket, target, cycle, policy]):
-    raise the priority one step, move to the next tier's group. Once per ticket and target,
-    even if this runs twice: an `escalate` SlaEvent is inserted first and only its inserter
-    acts; breaches of several targets of one ticket escalate it once. The supervisor was
-    told with the breach e-mail. Returns how many actions were applied."""
-    by_ticket: dict[int, list] = defaultdict(list)
-    for ticket_id, target, cycle, policy_id in breaches:
-        by_ticket[ticket_id].append((target, cycle, policy_id))
-    applied = 0
-    for ticket_id, targets in by_ticket.items():
-        applied += _escalate_ticket(ticket_id, targets)
-    return applied
-
-
-@transaction.atomic
-def _escalate_ticket(ticket_id: int, targets: list[tuple]) -> int:
+    """Applies the policy's escalation actions (raise the priority one step, move to the
+    next tier's group) for the breaches this batch inserted, in the batch's transaction:
+    a breach is inserted once, so its escalation happens once; breaches of several targets
+    of one ticket escalate it once. The supervisor was told with the breach e-mail.
+    Returns how many tickets were escalated."""
     from firstline.tickets import services as ticket_services
 
-    ticket = (
-        Ticket.objects.select_for_update(of=("self",))
-        .select_related("group", "organization")
-        .filter(pk=ticket_id)
-        .first()
-    )
-    rule = sla_config.current().rules_by_id.get(targets[0][2])
-    if ticket is None or rule is None:
-        return 0
-    claim, now = uuid.uuid4(), clock.now()
-    SlaEvent.objects.bulk_create(
-        [
-            SlaEvent(
-                ticket_id=ticket_id,
-                target=target,
-                cycle=cycle,
-                kind=SlaEvent.Kind.ESCALATION,
-                due_at=now,
-                claim=claim,
-                created_at=now,
-            )
-            for target, cycle, _policy in targets
-        ],
-        ignore_conflicts=True,
-    )
-    won = list(SlaEvent.objects.filter(claim=claim).values_list("target", flat=True))
-    if not won:
-        return 0
-    applied = 0
-    if rule.raise_priority and ticket.priority < Priority.URGENT:
-        applied += _try(
-            ticket_services.update_ticket,
-            actor=None,
-            ticket=ticket,
-            channel=Channel.WEB,
-            priority=ticket.priority + 1,
+    targets: dict[int, set[str]] = defaultdict(set)
+    rules = {}
+    for c in fired:
+        rule = config.rules_by_id.get(c.sla.policy_id)
+        if (
+            c.event.kind == "breach"
+            and rule
+            and (rule.raise_priority or rule.escalate_to_next_tier)
+        ):
+            targets[c.sla.ticket_id].add(c.event.target)
+            rules[c.sla.ticket_id] = rule
+    escalations = [
+        ticket_services.AutoEscalation(
+            ticket_id=ticket_id,
+            raise_priority=rules[ticket_id].raise_priority,
+            next_tier=rules[ticket_id].escalate_to_next_tier,
+            reason=_breach_reason(frozenset(names)),
         )
-    if rule.escalate_to_next_tier:
-        names = ", ".join(str(Target(t).label) for t in Target.values if t in won)
-        with override(settings.LANGUAGE_CODE):
-            reason = _("SLA breached: %(targets)s") % {"targets": names}
-        applied += _try(
-            ticket_services.escalate_ticket,
-            actor=None,
-            ticket=ticket,
-            reason=reason,
-            channel=Channel.WEB,
-        )
-    return applied
+        for ticket_id, names in targets.items()
+    ]
+    if not escalations:
+        return 0
+    return ticket_services.escalate_many(escalations=escalations, channel=Channel.WEB)
 
 
-def _try(action, **kwargs) -> int:
-    try:
-        action(**kwargs)
-    except ServiceError as exc:  # no higher tier, a closed ticket...: nothing to escalate
-        log.info("SLA escalation of #%s skipped: %s", kwargs["ticket"].pk, exc.message)
-        return 0
-    return 1
+@functools.lru_cache(maxsize=16)
+def _breach_reason(targets: frozenset[str]) -> str:
+    with override(settings.LANGUAGE_CODE):  # the history's language, not the worker's
+        names = ", ".join(str(Target(t).label) for t in Target.values if t in targets)
+        return _("SLA breached: %(targets)s") % {"targets": names}

@@ -14,9 +14,3 @@ def sweep_sla() -> dict:
 def retarget_open_tickets() -> int:
     """After an SLA configuration change."""
     return services.retarget_open_tickets()
-
-
-@task()
-def escalate_breaches(breaches: list) -> int:
-    """Escalation actions of breaches found by a sweep ([ticket, target, cycle, policy])."""
-    return services.escalate_breaches(breaches=breaches)

@@ -85,14 +85,29 @@ class Ticket(models.Model):
         Category, null=True, blank=True, on_delete=models.PROTECT, related_name="tickets"
     )
     channel = models.CharField(max_length=16, choices=Channel.choices, default=Channel.WEB)
+    # The foreign keys below are indexed by the composite indexes in Meta (which start with
+    # them); a second index of their own would only slow every write.
     requester = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="requested_tickets"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="requested_tickets",
+        db_index=False,
     )
     organization = models.ForeignKey(
-        Organization, null=True, blank=True, on_delete=models.PROTECT, related_name="tickets"
+        Organization,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="tickets",
+        db_index=False,
     )
     group = models.ForeignKey(
-        Group, null=True, blank=True, on_delete=models.PROTECT, related_name="tickets"
+        Group,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="tickets",
+        db_index=False,
     )
     assignee = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -100,6 +115,7 @@ class Ticket(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="assigned_tickets",
+        db_index=False,
     )
     tags = models.ManyToManyField(Tag, blank=True, related_name="tickets")
     links = models.ManyToManyField("self", blank=True, symmetrical=True)
@@ -142,7 +158,10 @@ class TicketParticipant(models.Model):
     ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="participants")
     email = models.EmailField()
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
         related_name="+",
     )
     created_at = models.DateTimeField(default=clock.now)
@@ -160,7 +179,9 @@ class TicketParticipant(models.Model):
 class Comment(models.Model):
     """A conversation entry: a public reply, or an internal note requesters never see."""
 
-    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="comments")
+    ticket = models.ForeignKey(
+        Ticket, on_delete=models.CASCADE, related_name="comments", db_index=False
+    )  # comment_ticket_idx
     author = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="comments"
     )
@@ -232,7 +253,9 @@ class AppendOnlyQuerySet(models.QuerySet):
 class TicketEvent(models.Model):
     """One entry of a ticket's audit trail: who changed what, from what to what, when and how."""
 
-    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="events")
+    ticket = models.ForeignKey(
+        Ticket, on_delete=models.CASCADE, related_name="events", db_index=False
+    )  # event_ticket_idx
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
     )

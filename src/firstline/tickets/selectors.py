@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 
 from firstline.accounts.models import User
 from firstline.core.errors import NotFound
+from firstline.search import selectors as search_selectors
 
 from .models import Attachment, Category, Comment, Tag, Ticket, TicketEvent
 
@@ -87,7 +88,7 @@ def list_tickets(user: User, filters: TicketFilters, *, before_number: int | Non
         tickets = tickets.filter(tags__name=f.tag.strip().lower())
     if f.q:
         q = f.q.strip()
-        text = Q(subject__icontains=q) | Q(description__icontains=q)
+        text = Q(pk__in=search_selectors.ticket_match_ids(user, q))  # subject, text, replies
         if q.lstrip("#").isdigit():
             text |= Q(pk=int(q.lstrip("#")))
         tickets = tickets.filter(text)

@@ -16,7 +16,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import pgettext_lazy
 
 from firstline.accounts.models import Group, Organization, User
-from firstline.core import clock
+from firstline.core import clock, revisions
+from firstline.core.bulk import insert_rows, update_rows
 from firstline.core.errors import Conflict, InvalidInput, NotAllowed, PayloadTooLarge
 
 from . import lifecycle, signals
@@ -148,11 +149,24 @@ def require_agent(actor: User | None) -> None:
 
 
 def default_group_for(organization: Organization | None) -> Group | None:
-    """The lowest-tier active group that serves the organization: where new tickets land."""
-    serving = Q(organizations__isnull=True)
-    if organization is not None:
-        serving |= Q(organizations=organization)
-    return Group.objects.filter(serving, is_active=True).order_by("tier", "name", "pk").first()
+    """The lowest-tier active group that serves the organization: where new tickets land.
+    Each process keeps the answer per organization while the configuration is unchanged."""
+    memo = revisions.memo(revisions.CONFIGURATION)
+    key = ("default_group", organization.pk if organization is not None else None)
+    if key not in memo:
+        serving = Q(organizations__isnull=True)
+        if organization is not None:
+            serving |= Q(organizations=organization)
+        found = Group.objects.filter(serving, is_active=True).order_by("tier", "name", "pk")
+        memo[key] = found.values(*_GROUP_COLUMNS).first()
+    row = memo[key]
+    if row is None:
+        return None
+    # A new instance each time: the row kept is shared by this process's threads.
+    return Group.from_db(Group.objects.db, _GROUP_COLUMNS, [row[c] for c in _GROUP_COLUMNS])
+
+
+_GROUP_COLUMNS = tuple(f.attname for f in Group._meta.concrete_fields)
 
 
 def _check_group(group: Group, organization: Organization | None) -> None:
@@ -463,6 +477,8 @@ def add_comment(
     _save(ticket, fields)
     if public:
         signals.reply_added.send(sender=Ticket, ticket=ticket, comment=comment, actor=actor)
+    else:
+        signals.note_added.send(sender=Ticket, ticket=ticket, comment=comment, actor=actor)
     return comment
 
 
@@ -488,6 +504,7 @@ def add_system_note(*, ticket: Ticket, body: str, channel: str) -> Comment:
         note=f"comment:{comment.pk}",
     )
     _save(ticket, [])
+    signals.note_added.send(sender=Ticket, ticket=ticket, comment=comment, actor=None)
     return comment
 
 
@@ -701,6 +718,155 @@ def escalate_ticket(
         sender=Ticket, ticket=ticket, group=group, reason=reason, actor=actor, upwards=upwards
     )
     return ticket
+
+
+@dataclass(frozen=True)
+class AutoEscalation:
+    """What an automatic escalation (an SLA breach) asks of one ticket."""
+
+    ticket_id: int
+    raise_priority: bool
+    next_tier: bool
+    reason: str
+
+
+@dataclass
+class _Escalated:
+    ticket: Ticket
+    fields: set[str]
+    events: list[TicketEvent]
+    group: Group | None = None
+
+
+@transaction.atomic
+def escalate_many(*, escalations: list[AutoEscalation], channel: str, via: str = "") -> int:
+    """Escalates many tickets at once, as the system: the priority one step up and/or the
+    next tier's group, with the same history as `update_ticket` and `escalate_ticket`, in a
+    few set-based statements; listeners get one `tickets_changed` signal. Closed tickets,
+    resolved ones (for the move) and tickets with no higher tier are left as they are.
+    Returns how many tickets changed."""
+    wanted = {e.ticket_id: e for e in escalations}
+    tickets = list(
+        Ticket.objects.select_for_update()
+        .defer("description")
+        .filter(pk__in=wanted)
+        .exclude(status=Status.CLOSED)
+        .order_by("pk")
+    )
+    groups, next_group = _next_tier_finder()
+    _attach_people_and_groups(tickets, groups)
+    changed = [
+        done
+        for ticket in tickets
+        if (done := _escalate_one(ticket, wanted[ticket.pk], next_group, channel, via))
+    ]
+    _unassign_outsiders(changed, channel, via)
+    now = clock.now()
+    for done in changed:
+        done.ticket.version += 1
+        done.ticket.updated_at = now
+        for event in done.events:
+            event.created_at = now
+    fields = sorted({f for done in changed for f in done.fields} | {"version", "updated_at"})
+    update_rows(Ticket, [done.ticket for done in changed], fields)
+    insert_rows(TicketEvent, [e for done in changed for e in done.events])
+    signals.tickets_changed.send(
+        sender=Ticket,
+        changes=[(d.ticket, frozenset(d.fields)) for d in changed],
+        escalations=[(d.ticket, d.group, wanted[d.ticket.pk].reason) for d in changed if d.group],
+    )
+    return len(changed)
+
+
+def _next_tier_finder():
+    """The active groups by id, and `_next_tier_group(ticket, upwards=True)` for many
+    tickets from that one read."""
+    groups = list(
+        Group.objects.filter(is_active=True)
+        .prefetch_related("organizations")
+        .order_by("tier", "name", "pk")
+    )
+    served = {g.pk: {o.pk for o in g.organizations.all()} for g in groups}
+    by_pk = {g.pk: g for g in groups}
+    found: dict[tuple[int, int | None], Group | None] = {}
+
+    def next_group(ticket: Ticket) -> Group | None:
+        key = (ticket.group.tier if ticket.group else 0, ticket.organization_id)
+        if key not in found:
+            found[key] = next(
+                (
+                    g
+                    for g in groups
+                    if g.tier > key[0] and (not served[g.pk] or key[1] in served[g.pk])
+                ),
+                None,
+            )
+        return found[key]
+
+    return by_pk, next_group
+
+
+def _attach_people_and_groups(tickets: list[Ticket], groups: dict[int, Group]) -> None:
+    """Fills tickets' group and assignee from one read of each, not a join per ticket."""
+    missing = {t.group_id for t in tickets if t.group_id and t.group_id not in groups}
+    groups = {**groups, **Group.objects.in_bulk(missing)}
+    people = User.objects.in_bulk({t.assignee_id for t in tickets if t.assignee_id})
+    for ticket in tickets:
+        ticket.group = groups.get(ticket.group_id)
+        ticket.assignee = people.get(ticket.assignee_id)
+
+
+def _escalate_one(ticket, escalation, next_group, channel, via) -> _Escalated | None:
+    done = _Escalated(ticket, set(), [])
+    if escalation.raise_priority and ticket.priority < Priority.URGENT:
+        old, ticket.priority = ticket.priority, ticket.priority + 1
+        done.fields.add("priority")
+        done.events.append(
+            _event(ticket, channel, EventKind.CHANGED, "priority", old, ticket.priority, via)
+        )
+    if escalation.next_tier and ticket.status != Status.RESOLVED:
+        group = next_group(ticket)
+        if group is not None:
+            done.events.append(
+                _event(ticket, channel, EventKind.ESCALATED, "group", ticket.group, group, "")
+            )
+            done.events[-1].note = escalation.reason
+            ticket.group, done.group = group, group
+            done.fields.add("group")
+    return done if done.fields else None
+
+
+def _event(ticket, channel, kind, field, old, new, note) -> TicketEvent:
+    return TicketEvent(
+        ticket=ticket,
+        actor=None,
+        channel=channel,
+        kind=kind,
+        field=field,
+        old_value=_display(field, old),
+        new_value=_display(field, new),
+        note=note,
+        is_public=kind == EventKind.CHANGED and field in PUBLIC_FIELDS,
+    )
+
+
+def _unassign_outsiders(changed: list[_Escalated], channel: str, via: str) -> None:
+    """An assignee who is not a member of the ticket's new group lets go of it."""
+    moved = [d for d in changed if d.group and d.ticket.assignee]
+    members = set(
+        Group.members.through.objects.filter(group_id__in={d.group.pk for d in moved}).values_list(
+            "group_id", "user_id"
+        )
+    )
+    for done in moved:
+        assignee = done.ticket.assignee
+        if assignee.sees_all_tickets or (done.group.pk, assignee.pk) in members:
+            continue
+        done.events.append(
+            _event(done.ticket, channel, EventKind.CHANGED, "assignee", assignee, None, via)
+        )
+        done.ticket.assignee = None
+        done.fields.add("assignee")
 
 
 @transaction.atomic

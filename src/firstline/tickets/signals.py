@@ -9,5 +9,9 @@ from django.dispatch import Signal
 ticket_created = Signal()  # ticket, actor
 ticket_saved = Signal()  # ticket, fields (the columns that changed; may be empty)
 reply_added = Signal()  # ticket, comment, actor (public replies only)
+note_added = Signal()  # ticket, comment, actor (internal notes; actor None for system notes)
 ticket_assigned = Signal()  # ticket, assignee, actor
 ticket_escalated = Signal()  # ticket, group, reason, actor, upwards
+# Many tickets changed at once (escalate_many): changes = [(ticket, fields)],
+# escalations = [(ticket, group, reason)]. Listeners act on the lot, not ticket by ticket.
+tickets_changed = Signal()

@@ -13,6 +13,7 @@ from firstline.accounts.models import Group, User
 from firstline.channels import outbound, services
 from firstline.channels import selectors as mail_selectors
 from firstline.core.decorators import admin_required
+from firstline.sla.models import Target
 from firstline.tickets.models import Comment, Priority, Ticket
 
 from ..forms import submit
@@ -31,6 +32,13 @@ VARIABLES = [
     ("reason", ""),
     ("portal_url", ""),
     ("desk_url", ""),
+    ("target", ""),
+    ("priority", ""),
+    ("due", ""),
+    ("time_zone", ""),
+    ("count", ""),
+    ("items", "item.ticket, item.target, item.due, item.time_zone, item.group, item.reason"),
+    ("more", ""),
 ]
 
 
@@ -44,6 +52,13 @@ def _variable_help() -> dict[str, str]:
         "reason": _("Why the ticket was escalated (escalation)."),
         "portal_url": _("The ticket in the self-service portal."),
         "desk_url": _("The ticket on the agents' desk."),
+        "target": _("The SLA target that is due (SLA warning and breach)."),
+        "priority": _("The ticket's priority (SLA warning and breach)."),
+        "due": _("When the target is due, in the calendar's time zone (SLA)."),
+        "time_zone": _("The time zone of the SLA calendar."),
+        "count": _("How many tickets a digest is about."),
+        "items": _("The tickets a digest lists (the first 20), each with its own variables."),
+        "more": _("How many more tickets the digest does not list."),
     }
 
 
@@ -75,7 +90,18 @@ def sample_context(request) -> dict:
     )
     comment = Comment(ticket=ticket, author=agent, body=_("Please try the tray on the left."))
     base = request.build_absolute_uri("/").rstrip("/")
+    sla = {
+        "target": str(Target.RESOLUTION.label),
+        "priority": str(Priority.HIGH.label),
+        "due": "2026-03-10 14:20",
+        "time_zone": "Asia/Shanghai",
+    }
+    item = {"ticket": ticket, "group": group, "reason": _("SLA breached: Resolution"), **sla}
     return {
+        **sla,
+        "count": 2,
+        "items": [item, item],
+        "more": 0,
         "ticket": ticket,
         "recipient_name": requester.display_name,
         "comment": comment,
