@@ -90,3 +90,17 @@ class TicketFactory(factory.django.DjangoModelFactory):
     requester = factory.SubFactory(RequesterFactory)
     organization = factory.LazyAttribute(lambda t: t.requester.organization)
     channel = Channel.WEB
+
+
+class ArticleFactory(factory.django.DjangoModelFactory):
+    """A bare knowledge-base article row (not indexed for search); tests of behaviour write
+    articles through firstline.kb.services instead."""
+
+    class Meta:
+        model = "kb.Article"
+
+    title = factory.Sequence(lambda n: f"Article {n}")
+    body = "Some helpful text."
+    body_html = "<p>Some helpful text.</p>"
+    status = "published"
+    visibility = "public"

@@ -78,6 +78,8 @@ def on_not_found(request, exc: Http404):
 def _mount_routers() -> None:
     from firstline.accounts.api import router as accounts_router
     from firstline.channels.api import router as channels_router
+    from firstline.kb.api import router as kb_router
+    from firstline.search.api import router as search_router
     from firstline.sla.api import router as sla_router
     from firstline.tickets.api import router as tickets_router
 
@@ -85,6 +87,8 @@ def _mount_routers() -> None:
     api.add_router("/", tickets_router)
     api.add_router("/", channels_router)
     api.add_router("/", sla_router)
+    api.add_router("/", search_router)
+    api.add_router("/", kb_router)
 
 
 _mount_routers()

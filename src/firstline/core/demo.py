@@ -18,6 +18,7 @@ from django.db import transaction
 from firstline.accounts import services as accounts
 from firstline.accounts.models import Group, Organization, Role, User
 from firstline.core import clock
+from firstline.kb.demo import create_demo_articles
 from firstline.tickets import services as tickets
 from firstline.tickets.models import Category, Channel, Priority, Ticket
 
@@ -1314,6 +1315,9 @@ def load_demo_data(*, stdout) -> list[tuple[str, str]]:
         now = clock.now()
         desk = _create_desk(now - timedelta(days=DAYS + 30))
         _create_tickets(desk, now)
+        create_demo_articles(
+            author=desk.users["supervisor"], categories=desk.categories, organizations=desk.orgs
+        )
         count = Ticket.objects.filter(organization__in=desk.orgs.values()).count()
     stdout.write(f"Loaded {count} tickets in {timer.monotonic() - started:.1f} s.")
     return _logins()

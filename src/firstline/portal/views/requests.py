@@ -8,6 +8,7 @@ from django.views.decorators.http import require_POST
 
 from firstline.core.errors import NotFound, ServiceError
 from firstline.core.forms import add_service_error
+from firstline.kb import services as kb_services
 from firstline.tickets import selectors, services
 from firstline.tickets.downloads import attachment_response
 from firstline.tickets.lifecycle import ACTIVE_STATUSES
@@ -53,6 +54,10 @@ def submit(request):
         except ServiceError as exc:
             add_service_error(form, exc, FORM_FIELDS)
         else:
+            # Articles this session opened from the suggestions did not deflect this request.
+            kb_services.note_request_submitted(
+                session_key=request.session.session_key, ticket=ticket
+            )
             messages.success(
                 request, _("Thank you. Your request #%(number)s was sent.") % {"number": ticket.pk}
             )
