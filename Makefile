@@ -34,7 +34,7 @@ format: $(VENV)/.installed-test
 	$(BIN)/ruff format src tests bench
 
 bench: $(VENV)/.installed-test
-	$(BIN)/python bench/run.py
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) var

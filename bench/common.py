@@ -133,3 +133,147 @@ def die_with_parent() -> None:
 
     with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # 1 = PR_SET_PDEATHSIG
+
+
+# --- Seeded databases (firstline bench_seed), kept between benchmarks -------------------------
+
+SEED_CACHE = ROOT / "var" / "bench-cache"
+SEED_SOURCES = ("src/firstline/core/benchseed.py", "src/firstline/core/benchseed_texts.py")
+
+
+def bench_env(data_dir: Path, database_url: str, **extra: str) -> dict:
+    """The environment of a benchmark's Firstline processes (production settings)."""
+    import os
+
+    env = dict(os.environ, FIRSTLINE_DATA_DIR=str(data_dir), DEBUG="false", LOG_LEVEL="WARNING")
+    env.update(SECRET_KEY="bench-only-secret-key-" + "x" * 40, ALLOWED_HOSTS="127.0.0.1")
+    env.update(DJANGO_SETTINGS_MODULE="firstline.settings", DATABASE_URL=database_url)
+    env.update(EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend")
+    env.update(extra)
+    return env
+
+
+def seed_fingerprint(tickets: int, search_index: bool) -> str:
+    """Names one seeded data set: its size, whether it is indexed, and the seeder's code."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for source in SEED_SOURCES:
+        digest.update((ROOT / source).read_bytes())
+    return f"{tickets}{'i' if search_index else ''}_{digest.hexdigest()[:10]}"
+
+
+def seeded_database(
+    name: str, *, postgres: bool, tickets: int, workdir: Path, search_index: bool = False
+) -> tuple[str, str]:
+    """A fresh database `name` (PostgreSQL) or file in `workdir` (SQLite) holding the data of
+    `firstline bench_seed --tickets N`, migrated. The seeded data set is built once and kept
+    (a template database, or a file under var/bench-cache/) for the next benchmark that
+    wants the same; returns (DATABASE_URL, what was done: 'seeded in ... s' or 'reused')."""
+    import shutil
+    import time
+
+    fingerprint = seed_fingerprint(tickets, search_index)
+    began = time.perf_counter()
+    if postgres:
+        how = _seeded_pg_template(fingerprint, tickets, workdir, search_index)
+        _copy_pg_database(f"firstline_bench_seed_{fingerprint}", name)
+        url = f"postgres://postgres@127.0.0.1:5432/{name}"
+    else:
+        cached = SEED_CACHE / f"seed_{fingerprint}.sqlite3"
+        how = "reused"
+        if not cached.exists():
+            size = fingerprint.split("_")[0]
+            for stale in SEED_CACHE.glob(f"seed_{size}_*.sqlite3*"):  # an older seeder's data
+                stale.unlink()
+            how = _seed(f"sqlite:///{cached}.part", tickets, workdir, search_index)
+            Path(f"{cached}.part").rename(cached)
+        target = workdir / "bench.sqlite3"
+        shutil.copyfile(cached, target)
+        url = f"sqlite:///{target}"
+    _migrate(url, workdir)
+    return url, f"{how}; ready in {time.perf_counter() - began:.0f} s"
+
+
+def _seed(url: str, tickets: int, workdir: Path, search_index: bool) -> str:
+    import subprocess
+    import time
+
+    SEED_CACHE.mkdir(parents=True, exist_ok=True)
+    began = time.perf_counter()
+    _migrate(url, workdir)
+    command = [FIRSTLINE, "bench_seed", "--tickets", str(tickets), "--articles", "0"]
+    if search_index:
+        command[-1] = str(max(100, tickets // 50))
+    else:
+        command.append("--no-search-index")
+    subprocess.run(command, env=bench_env(workdir, url), cwd=ROOT, check=True, timeout=3600)
+    return f"seeded {tickets:,} tickets in {time.perf_counter() - began:.0f} s"
+
+
+def _migrate(url: str, workdir: Path) -> None:
+    import subprocess
+
+    subprocess.run(
+        [FIRSTLINE, "migrate", "--no-input", "-v", "0"],
+        env=bench_env(workdir, url),
+        cwd=ROOT,
+        check=True,
+        timeout=900,
+    )
+
+
+def _seeded_pg_template(fingerprint: str, tickets: int, workdir: Path, index: bool) -> str:
+    """Builds the template database of this data set unless a complete one exists."""
+    import psycopg
+
+    template = f"firstline_bench_seed_{fingerprint}"
+    with psycopg.connect(PG_MAINTENANCE_URL, autocommit=True, connect_timeout=5) as conn:
+        done = conn.execute(
+            "SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = %s",
+            [template],
+        ).fetchone()
+        if done and done[0] == "complete":
+            return "reused"
+        for (stale,) in conn.execute(
+            "SELECT datname FROM pg_database WHERE datname LIKE %s AND datname <> %s",
+            [f"firstline_bench_seed_{tickets}{'i' if index else ''}\\_%", template],
+        ).fetchall():
+            conn.execute(f'DROP DATABASE "{stale}" WITH (FORCE)')  # an older seeder's data
+    recreate_pg_database(template)
+    how = _seed(f"postgres://postgres@127.0.0.1:5432/{template}", tickets, workdir, index)
+    with psycopg.connect(PG_MAINTENANCE_URL, autocommit=True, connect_timeout=5) as conn:
+        conn.execute(f"COMMENT ON DATABASE \"{template}\" IS 'complete'")
+    return how
+
+
+def _copy_pg_database(template: str, name: str) -> None:
+    import psycopg
+
+    with psycopg.connect(PG_MAINTENANCE_URL, autocommit=True, connect_timeout=5) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}" STRATEGY FILE_COPY')
+
+
+def child_pids(pid: int) -> list[int]:
+    """The processes whose parent is `pid` (gunicorn's workers), from /proc."""
+    children = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            children.append(int(stat.parent.name))
+    return children
+
+
+def peak_rss_mb(pid: int) -> float | None:
+    """VmHWM (the peak resident set size) of a process, in MB; None if it is gone."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return round(int(line.split()[1]) / 1024, 1)
+    except OSError:
+        return None
+    return None

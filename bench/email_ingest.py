@@ -5,7 +5,8 @@ Two figures: the HTTP intake rate (messages/s answered 202 by the endpoint, sent
 concurrent keep-alive connections) and the end-to-end rate (messages/s from the first POST
 until no InboundMessage is left "received"). Then it checks that everything arrived, nothing
 was quarantined and every reply landed on its thread's ticket, and profiles the processing of
-300 messages in-process (cProfile, top functions by cumulative time).
+300 messages in-process as a worker's task does (inbound.process_waiting: claimed in batches,
+no task queue; cProfile, top functions by cumulative time).
 
 The messages are generated with a fixed seed: plain text, HTML-only, multipart/alternative,
 some with a small attachment; about a quarter are replies (In-Reply-To an earlier message of
@@ -14,7 +15,7 @@ labelled "GB2312" as Chinese Outlook sends them), and about 1% are auto-replies
 (Auto-Submitted: auto-replied), half of them referencing an earlier message.
 
 Usage: .venv/bin/python bench/email_ingest.py [--messages N] [--postgres] [--workers W]
-                                               [--clients C]
+                                               [--clients C] [--web-workers P]
 """
 
 import argparse
@@ -27,6 +28,7 @@ import json
 import os
 import quopri
 import random
+import re
 import shutil
 import signal
 import subprocess
@@ -68,7 +70,31 @@ TIMED_MESSAGES = 300  # processed in-process without the profiler, for a clean f
 STARTUP_TIMEOUT = 60.0
 STALL_TIMEOUT = 180.0  # drain fails when nothing was processed for this long
 POST_ATTEMPTS = 5  # the endpoint says "on any other answer, send again", as an MTA would
-SERVER = "Django runserver --noreload (threaded: one thread per connection, HTTP/1.1 keep-alive)"
+SERVE_COMMAND = ROOT / "src" / "firstline" / "core" / "management" / "commands" / "serve.py"
+WEB_THREADS = 4
+
+
+def inbound_setting(name: str) -> str:
+    """A constant of firstline.channels.inbound (BATCH_SIZE...), read without loading Django."""
+    source = (ROOT / "src" / "firstline" / "channels" / "inbound.py").read_text()
+    found = re.search(rf"^{name} = ([^#\n]+)", source, re.MULTILINE)
+    return found[1].strip() if found else "?"
+
+
+def server_command(port: int, web_workers: int) -> tuple[list[str], str]:
+    """`firstline serve` (the production server: gunicorn, several processes) when this checkout
+    has it, else Django's runserver; and how the results describe it."""
+    if SERVE_COMMAND.exists():
+        cmd = [FIRSTLINE, "serve", "--bind", HOST, "--port", str(port), "--no-collectstatic"]
+        cmd += ["--workers", str(web_workers), "--threads", str(WEB_THREADS)]
+        text = (
+            f"firstline serve (gunicorn, {web_workers} worker processes x {WEB_THREADS} threads,"
+            " HTTP/1.1 keep-alive)"
+        )
+        return cmd, text
+    text = "Django runserver --noreload (threaded: one thread per connection, HTTP/1.1 keep-alive)"
+    return [FIRSTLINE, "runserver", "--noreload", f"{HOST}:{port}"], text
+
 
 SETUP = f"""
 import django
@@ -133,27 +159,33 @@ import django
 django.setup()
 from django.db import connection
 from firstline.channels import inbound
-from firstline.channels.models import Mailbox
+from firstline.channels.models import InboundMessage, Mailbox
 
 files = sorted(Path(sys.argv[1]).glob("*.eml"))
 timed, profiled = int(sys.argv[2]), int(sys.argv[3])
 mailbox = Mailbox.objects.get()
-ids = [inbound.receive_message(mailbox=mailbox, raw=f.read_bytes(), source="http")[0].pk
-       for f in files]
+
+def receive(chunk):
+    for f in chunk:
+        inbound.receive_message(mailbox=mailbox, raw=f.read_bytes(), source="http")
+
+# What a worker's task does: claim batches of waiting messages and process them.
+receive(files[:timed])
 queries = []
 with connection.execute_wrapper(lambda execute, *a: queries.append(1) or execute(*a)):
     began = time.perf_counter()
-    results = [inbound.process(pk).result for pk in ids[:timed]]
+    done = inbound.process_waiting(budget=1e9)
     elapsed = time.perf_counter() - began
-print(f"TIMED {timed} {elapsed:.4f} {len(queries)}")
+print(f"TIMED {done} {elapsed:.4f} {len(queries)}")
+receive(files[timed:timed + profiled])
 profiler = cProfile.Profile()
 began = time.perf_counter()
 profiler.enable()
-for pk in ids[timed:timed + profiled]:
-    results.append(inbound.process(pk).result)
+done = inbound.process_waiting(budget=1e9)
 profiler.disable()
 total = time.perf_counter() - began
-print(f"PROFILED {profiled} {total:.4f}")
+print(f"PROFILED {done} {total:.4f}")
+results = InboundMessage.objects.values_list("result", flat=True).distinct()
 print("RESULTS " + " ".join(sorted(set(results))))
 stats = pstats.Stats(profiler)
 prefixes = [p for p in sys.path if p.endswith("site-packages")] + [str(Path.cwd() / "src")]
@@ -175,11 +207,15 @@ rows(3, 15, "TOP")
 rows(2, 10, "OWN")
 watched = {
     ("channels/parsing.py", "parse_message"), ("channels/thread_matching.py", "find_ticket"),
-    ("channels/inbound.py", "_sender"), ("channels/inbound.py", "_is_duplicate"),
+    ("channels/inbound.py", "_claim"), ("channels/inbound.py", "_take"),
+    ("channels/inbound.py", "_sender"), ("channels/inbound.py", "_remember"),
     ("channels/inbound.py", "_create"), ("channels/inbound.py", "_append"),
-    ("channels/notifications.py", "acknowledge"), ("channels/outbound.py", "queue"),
-    ("tickets/services.py", "add_participants"), ("tickets/services.py", "add_attachment"),
-    ("tasks/base.py", "enqueue"),
+    ("channels/inbound.py", "_finish"), ("tickets/services.py", "create_ticket"),
+    ("tickets/services.py", "add_comment"), ("channels/notifications.py", "acknowledge"),
+    ("channels/outbound.py", "queue"), ("tickets/services.py", "add_participants"),
+    ("tickets/services.py", "add_attachment"), ("tasks/base.py", "enqueue"),
+    ("sla/receivers.py", "start_clock"), ("automation/engine.py", "process"),
+    ("django/db/transaction.py", "__exit__"),
 }
 for func, (calls, primitive, own, cumulative, _) in stats.stats.items():
     if any(func[0].endswith(path) and func[2] == name for path, name in watched):
@@ -627,9 +663,12 @@ class Intake:
 
 
 def post_all(port: int, token: str, mails: list[Mail], clients: int) -> Intake:
-    """Each client thread takes the next message and POSTs it on its own keep-alive connection."""
+    """Each client thread takes the next message and POSTs it on its own keep-alive connection.
+    A reply is sent only once the message it answers was accepted (202), as people answer mail
+    that arrived: a slow POST cannot let a reply overtake its original."""
     headers = {"Authorization": f"Bearer {token}", "Content-Type": "message/rfc822"}
     counter, lock = itertools.count(), threading.Lock()
+    accepted = {mail.message_id: threading.Event() for mail in mails}
     latencies: list[float] = []
     non_202: collections.Counter = collections.Counter()
     stats = {"connects": 0, "connection_errors": 0}
@@ -672,7 +711,11 @@ def post_all(port: int, token: str, mails: list[Mail], clients: int) -> Intake:
                     i = next(counter)
                 if i >= len(mails):
                     break
+                answered = accepted.get(mails[i].references[-1]) if mails[i].references else None
+                if answered is not None and not answered.wait(timeout=120):
+                    raise RuntimeError(f"message {i}: the message it answers was never accepted")
                 mine.append(send(conn, mails[i]))
+                accepted[mails[i].message_id].set()
         except Exception as exc:
             failures.append(str(exc))
         finally:
@@ -826,7 +869,8 @@ def measure(args, workdir: Path) -> dict:
         workdir / "server.log",
         [workdir / f"worker-{n}.log" for n in range(args.workers)],
     )
-    server = start([FIRSTLINE, "runserver", "--noreload", f"{HOST}:{port}"], env, server_log)
+    server_cmd, server_text = server_command(port, args.web_workers)
+    server = start(server_cmd, env, server_log)
     workers: list[subprocess.Popen] = []
     db = None
     try:
@@ -856,6 +900,10 @@ def measure(args, workdir: Path) -> dict:
             stop_process(worker)
         stop_process(server)
     problems, expected = check(mails, found)
+    # Messages a worker put back for a moment (a deadlock or lock timeout with the other one).
+    retries = sum(
+        log.read_text(errors="replace").count("will be tried again") for log in worker_logs
+    )
     drained = (found["last_processed"] or seen_done) - intake.started_at
     print(
         f"Processed {len(mails)} messages {drained:.1f}s after the first POST"
@@ -868,11 +916,16 @@ def measure(args, workdir: Path) -> dict:
     e2e = drained  # first POST to the last processed_at the workers wrote
     timeline = deciles(found.pop("processed_times"), intake.started_at)
     e2e_per_s = round(len(mails) / e2e, 1)
-    processing = f"{args.workers} x `firstline worker` (django-tasks database queue, scheduler on)"
+    processing = (
+        f"{args.workers} x `firstline worker` (django-tasks database queue, scheduler on); at most"
+        f" one task per {inbound_setting('ENQUEUE_WINDOW')}s per web process, each claiming"
+        f" batches of {inbound_setting('BATCH_SIZE')} messages, committed up to"
+        f" {inbound_setting('GROUP_SIZE')} per transaction"
+    )
     return {
         "benchmark": "email_ingest",
         "database": "postgresql" if args.postgres else "sqlite",
-        "server": SERVER,
+        "server": server_text,
         "client": (
             f"{args.clients} threads, one http.client keep-alive connection each, POSTing"
             " message/rfc822 bodies while the workers run"
@@ -903,6 +956,7 @@ def measure(args, workdir: Path) -> dict:
         "users": found["users"],
         "outbox": found["outbox"],
         "tasks": found["tasks"],
+        "worker_retries": retries,
         "inprocess_per_s": prof["inprocess_per_s"],
         "queries_per_message": prof["queries_per_message"],
         "profile_results": prof["results"],
@@ -956,7 +1010,8 @@ def report(result: dict) -> None:
     print(
         f"Tickets {result['tickets']}, comments {result['comments']}, attachments"
         f" {result['attachments']}, users {result['users']}, outbox {result['outbox']},"
-        f" tasks {result['tasks']}"
+        f" tasks {result['tasks']}; messages put back after a deadlock or lock timeout:"
+        f" {result['worker_retries']}"
     )
     if result["problems"]:
         print("CHECKS FAILED:")
@@ -967,8 +1022,9 @@ def report(result: dict) -> None:
             "Checks passed: every message stored once, none quarantined, replies on their tickets"
         )
     print(
-        f"\n--- Profile: {PROFILE_MESSAGES} messages through inbound.process() in one process"
-        f" ({result['profiled_s']}s under cProfile; results {result['profile_results']}) ---"
+        f"\n--- Profile: {PROFILE_MESSAGES} messages through inbound.process_waiting()"
+        f" in one process ({result['profiled_s']}s under cProfile;"
+        f" results {result['profile_results']}) ---"
     )
     heading = f"{'cumulative s':>12} {'own s':>8} {'calls':>8}  function"
     print(f"Top 15 by cumulative time:\n{heading}")
@@ -988,6 +1044,9 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--postgres", action="store_true", help=f"use {PG_URL}")
     parser.add_argument("--workers", type=int, default=2, help="`firstline worker` processes (2)")
     parser.add_argument("--clients", type=int, default=4, help="concurrent HTTP clients (4)")
+    parser.add_argument(
+        "--web-workers", type=int, default=2, help="`firstline serve` worker processes (2)"
+    )
     args = parser.parse_args(argv)
     if args.messages < 100:
         parser.error("--messages must be at least 100")

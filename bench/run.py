@@ -9,17 +9,25 @@ pairs (default: its short values, headed as in COLUMNS), "notes" a list of sente
 under the table, and "server", "client" and "processing" describe what was measured.
 A script that prints its RESULT and then exits non-zero (its own checks failed) keeps its
 figures, marked with the error.
+
+Each result is also kept in bench/results/ (one JSON file per entry, with the time it was
+measured), and RESULTS.md is written from all kept results: `bench/run.py --only search,peer`
+re-runs some benchmarks and keeps the others' last figures.
 """
 
+import argparse
 import datetime
+import json
 import os
 import platform
 import subprocess
 import sys
+from pathlib import Path
 
 from common import PYTHON, ROOT, format_table, parse_result, postgres_available
 
 BENCH = ROOT / "bench"
+KEPT = BENCH / "results"
 TIMEOUT = 1800  # seconds per benchmark
 CLEANUP_TIMEOUT = 60  # seconds a timed-out benchmark gets to clean up after SIGTERM
 
@@ -32,9 +40,22 @@ BENCHMARKS = [
     ("email_ingest", ["email_ingest.py", "--messages", "3000", "--postgres"]),
     # PostgreSQL only (1,000,000 tickets); SQLite by hand: bench/sla_sweep.py [--tickets N].
     ("sla_sweep", ["sla_sweep.py", "--postgres"]),
+    # Builds its own 1,000,000 tickets (and 20,000 articles) with their search index.
+    ("search", ["search.py", "--tickets", "1000000"]),
+    ("search", ["search.py", "--tickets", "1000000", "--postgres"]),
+    # 1,000,000 seeded tickets (firstline bench_seed), built once per database and kept under
+    # var/bench-cache/ (SQLite) or as a template database (PostgreSQL) for the next ones.
+    ("queue_page", ["queue_page.py"]),
+    ("queue_page", ["queue_page.py", "--postgres"]),
+    ("dashboard", ["dashboard.py"]),
+    ("dashboard", ["dashboard.py", "--postgres"]),
+    # django-helpdesk (latest from PyPI, in bench/peer/venv) and Firstline on 100,000 tickets.
+    ("peer", ["peer.py"]),
+    ("peer", ["peer.py", "--postgres"]),
 ]
 
-DESCRIPTIONS = ("server", "client", "processing", "error")  # shown above a table, not in it
+# Shown above a table, not in it.
+DESCRIPTIONS = ("measured", "server", "client", "processing", "error")
 COLUMNS = [  # headings for results that do not name their own columns
     ("benchmark", "benchmark"),
     ("database", "database"),
@@ -137,24 +158,52 @@ def write_markdown(results: list[dict], skipped: list[str]) -> None:
     (BENCH / "RESULTS.md").write_text("\n".join(lines))
 
 
-def main() -> int:
+def _kept_path(args: list[str]) -> Path:
+    label = "-".join(a.lstrip("-").removesuffix(".py") for a in args)
+    return KEPT / f"{label}.json"
+
+
+def _keep(args: list[str], result: dict) -> dict:
+    KEPT.mkdir(exist_ok=True)
+    measured = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    result = {**result, "measured": measured}
+    _kept_path(args).write_text(json.dumps(result, indent=1))
+    return result
+
+
+def _kept(args: list[str]) -> dict | None:
+    path = _kept_path(args)
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", help="comma-separated benchmark names to run (default: all)")
+    options = parser.parse_args(argv)
+    only = set(options.only.split(",")) if options.only else None
     have_postgres = postgres_available()
-    results, skipped = [], []
+    ran, results, skipped = [], [], []
     for name, args in BENCHMARKS:
         label = f"{name} {' '.join(args[1:])}".strip()
+        if only is not None and name not in only:
+            if (kept := _kept(args)) is not None:
+                results.append(kept)
+            continue
         if not (BENCH / args[0]).exists():
             skipped.append(f"{label} (no bench/{args[0]})")
         elif "--postgres" in args and not have_postgres:
             skipped.append(f"{label} (PostgreSQL at 127.0.0.1:5432 not reachable)")
         else:
-            results.append(run_one(name, args))
-    for _name, rows, columns in groups(results):
+            result = _keep(args, run_one(name, args))
+            ran.append(result)
+            results.append(result)
+    for _name, rows, columns in groups(ran):
         print("\n" + format_table([*columns, ("error", "error")], rows))
     for line in skipped:
         print(f"skipped: {line}")
     write_markdown(results, skipped)
     print(f"Wrote {BENCH / 'RESULTS.md'}")
-    return 1 if any("error" in r for r in results) else 0
+    return 1 if any("error" in r for r in ran) else 0
 
 
 if __name__ == "__main__":

@@ -1,7 +1,10 @@
+from contextlib import contextmanager
+
 import pytest
 from django.test import Client
 
 from firstline.accounts.services import create_api_token
+from firstline.core import revisions
 from firstline.tickets import services as ticket_services
 from firstline.tickets.models import Channel
 
@@ -95,3 +98,17 @@ def new_ticket(desk):
         return ticket_services.create_ticket(actor=requester, channel=channel, **fields)
 
     return make
+
+
+@pytest.fixture
+def elsewhere(monkeypatch):
+    """Changes made in the block are made as by another process: this process keeps what it
+    derived before, and only the revision in the database tells it that something changed."""
+
+    @contextmanager
+    def block():
+        with monkeypatch.context() as patch:
+            patch.setattr(revisions, "forget", lambda name: None)
+            yield
+
+    return block

@@ -59,12 +59,16 @@ INSTALLED_APPS = [
     "firstline.channels",
     "firstline.automation",
     "firstline.sla",
+    "firstline.search",
+    "firstline.kb",
     "firstline.desk",
     "firstline.portal",
     "firstline.manage",
 ]
 
 MIDDLEWARE = [
+    "firstline.core.logs.RequestIdMiddleware",
+    "firstline.core.metrics.RequestMetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -140,10 +144,37 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = DATA_DIR / "static"
+# `firstline serve` runs collectstatic into it; WhiteNoise serves it when DEBUG is off.
+STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", DATA_DIR / "static"))
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", DATA_DIR / "media"))
+
+
+def _file_storage() -> dict:
+    """Attachments on local disk, or in an S3-compatible bucket when S3_BUCKET is set
+    (`pip install 'firstline[s3]'` for boto3)."""
+    bucket = os.environ.get("S3_BUCKET", "")
+    if not bucket:
+        return {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+    options = {
+        "bucket_name": bucket,
+        "location": os.environ.get("S3_PREFIX", ""),
+        "default_acl": "private",
+        "querystring_auth": True,
+        "file_overwrite": False,
+    }
+    for option, variable in (
+        ("endpoint_url", "S3_ENDPOINT_URL"),
+        ("region_name", "S3_REGION"),
+        ("access_key", "S3_ACCESS_KEY_ID"),
+        ("secret_key", "S3_SECRET_ACCESS_KEY"),
+    ):
+        if os.environ.get(variable):
+            options[option] = os.environ[variable]
+    return {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": options}
+
+
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": _file_storage(),
     "staticfiles": {
         "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
         if DEBUG
@@ -180,11 +211,45 @@ EMAIL_TIMEOUT = int(os.environ.get("EMAIL_TIMEOUT", "30"))
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "helpdesk@localhost")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
+# Background tasks: in the database (default, nothing else to run) or in Redis through RQ
+# (`TASKS_BACKEND=rq`, `REDIS_URL`). TASKS_BACKEND_CLASS names any backend class outright.
+TASKS_BACKEND = os.environ.get("TASKS_BACKEND", "database").strip().lower()
+REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+_TASK_BACKENDS = {
+    "database": "django_tasks_db.DatabaseBackend",
+    "rq": "firstline.core.taskqueue.RQBackend",
+}
+if TASKS_BACKEND not in _TASK_BACKENDS:
+    raise ImproperlyConfigured("TASKS_BACKEND must be 'database' or 'rq'.")
 TASKS = {
     "default": {
-        "BACKEND": os.environ.get("TASKS_BACKEND_CLASS", "django_tasks_db.DatabaseBackend"),
+        "BACKEND": os.environ.get("TASKS_BACKEND_CLASS") or _TASK_BACKENDS[TASKS_BACKEND],
     }
 }
+if TASKS_BACKEND == "rq":
+    INSTALLED_APPS += ["django_rq", "django_tasks_rq"]
+    # A task running longer is stopped (the database queue has no limit): re-targeting every
+    # open ticket after an SLA change is the longest, minutes at a million tickets.
+    RQ_QUEUES = {"default": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 3600}}
+
+
+def _cache(url: str) -> dict:
+    """CACHE_URL: empty (memory of this process), locmem://, or redis[s]://host:port/db."""
+    if not url or url.startswith("locmem://"):
+        return {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    if url.startswith(("redis://", "rediss://", "unix://")):
+        return {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": url}
+    raise ImproperlyConfigured(
+        "CACHE_URL must start with redis://, rediss://, unix:// or locmem://."
+    )
+
+
+CACHE_URL = os.environ.get("CACHE_URL", "")
+CACHES = {"default": _cache(CACHE_URL)}
+if CACHE_URL:
+    # Sessions read from the shared cache, written through to the database: a web process
+    # can restart, or a request can land on another machine, without logging anyone out.
+    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 
 # Product settings.
 # Self-service sign-up for anyone; people whose e-mail domain belongs to an organization may
@@ -202,10 +267,24 @@ FIRSTLINE_BASE_URL = os.environ.get("FIRSTLINE_BASE_URL", "")
 # Resolved tickets close by themselves after this many days without a reply; 0: never.
 AUTO_CLOSE_DAYS = int(os.environ.get("AUTO_CLOSE_DAYS", "7"))
 
+# `LOG_FORMAT=json`: one JSON object per line (time, level, logger, message, request id and
+# path), for log collectors; otherwise plain messages.
+LOG_FORMAT = os.environ.get("LOG_FORMAT", "text").strip().lower()
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "formatters": {"json": {"()": "firstline.core.logs.JsonFormatter"}},
+    "filters": {"request": {"()": "firstline.core.logs.RequestContextFilter"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "filters": ["request"],
+            **({"formatter": "json"} if LOG_FORMAT == "json" else {}),
+        }
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }
+
+# GET /metrics (Prometheus) answers only `Authorization: Bearer <METRICS_TOKEN>`; 404 unset.
+METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")

@@ -1,14 +1,17 @@
 """Incoming mail: new tickets, who becomes the requester, and mail that must never be answered."""
 
+import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
+from django.db import connection
 
 from firstline.accounts.models import Role, User
 from firstline.accounts.services import add_organization_domain
-from firstline.channels import message_ids, services
+from firstline.channels import inbound, message_ids, services
 from firstline.channels.models import InboundMessage, OutboundMessage
+from firstline.core import clock
 from firstline.tickets.models import (
     Channel,
     Comment,
@@ -373,3 +376,244 @@ def test_messages_left_waiting_are_enqueued_again(mailbox, django_capture_on_com
         assert inbound.requeue_stale() == 1
     stored.refresh_from_db()
     assert (stored.status, stored.result) == (InboundMessage.Status.PROCESSED, "created")
+
+
+# --- Batches, several workers ------------------------------------------------------------------
+
+needs_concurrent_writers = pytest.mark.skipif(
+    connection.vendor == "sqlite",
+    reason="threads writing at once need PostgreSQL (SQLite's in-memory test database fails "
+    "lock waits)",
+)
+
+
+@pytest.fixture
+def deferring_tasks(settings, monkeypatch):
+    """A task backend that keeps what is enqueued (with its run_after) instead of running it,
+    as the database queue does; the enqueue window starts afresh."""
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.dummy.DummyBackend"}}
+    monkeypatch.setattr(inbound, "_window_ends", 0.0)
+    from django_tasks import default_task_backend
+
+    default_task_backend.clear()
+    return default_task_backend
+
+
+def store(mailbox, raw: bytes) -> InboundMessage:
+    """Stored as the endpoint stores it, without running what its commit starts."""
+    return inbound.receive_message(mailbox=mailbox, raw=raw, source="http")[0]
+
+
+def test_messages_arriving_together_need_one_processing_task(
+    mailbox, mail, deferring_tasks, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        store(mailbox, mail(sender="a@example.com"))
+    with django_capture_on_commit_callbacks(execute=True):
+        store(mailbox, mail(sender="b@example.com"))
+
+    [task] = deferring_tasks.results
+    assert task.task.name == "process_inbound_messages"
+    assert task.task.run_after > clock.now()  # after the window, when both have committed
+
+
+def test_a_batch_turns_every_waiting_message_into_its_own_outcome(mailbox, mail):
+    original = mail(sender="dana@unknown.example", message_id="first@unknown.example")
+    # The reply is stored first (relays reorder mail): it still joins the original's ticket.
+    store(mailbox, mail(sender="dana@unknown.example", in_reply_to="first@unknown.example"))
+    store(mailbox, original)
+    store(mailbox, original)  # the same bytes again: stored once
+    store(mailbox, b"Received: by relay2.example\r\n" + original)  # a copy: a duplicate
+    store(mailbox, mail(sender="Fox <fox@unknown.example>", subject="Monitor flickers"))
+    store(mailbox, mail(sender="", subject="no sender"))
+
+    assert inbound.process_waiting() == 5
+
+    outcomes = sorted(InboundMessage.objects.values_list("result", flat=True))
+    assert outcomes == ["appended", "created", "created", "duplicate", "rejected"]
+    assert Ticket.objects.count() == 2
+    dana = Ticket.objects.get(requester__email="dana@unknown.example")
+    assert dana.comments.count() == 1
+    assert not InboundMessage.objects.filter(status=InboundMessage.Status.RECEIVED).exists()
+
+
+def test_a_message_that_fails_is_quarantined_and_the_batch_goes_on(mailbox, mail, monkeypatch):
+    from firstline.channels import thread_matching
+
+    find_ticket = thread_matching.find_ticket
+
+    def failing(parsed, sender):
+        if parsed.subject == "breaks":
+            raise RuntimeError("matching broke")
+        return find_ticket(parsed, sender)
+
+    monkeypatch.setattr(thread_matching, "find_ticket", failing)
+    broken = store(mailbox, mail(sender="new.person@unknown.example", subject="breaks"))
+    fine = store(mailbox, mail(sender="new.person@unknown.example", subject="Printer"))
+
+    inbound.process_waiting()
+
+    broken.refresh_from_db()
+    fine.refresh_from_db()
+    assert (broken.status, broken.result) == (InboundMessage.Status.QUARANTINED, "error")
+    assert "matching broke" in broken.error
+    assert broken.sender == "new.person@unknown.example"  # what the admin sees in the list
+    assert (fine.status, fine.result) == (PROCESSED, "created")
+    # The user the failed message created was rolled back with it, and made again once.
+    assert User.objects.filter(email="new.person@unknown.example").count() == 1
+
+
+def test_a_claimed_message_is_left_to_its_worker_until_the_lease_ends(mailbox, mail):
+    store(mailbox, mail(sender="a@example.com"))
+    store(mailbox, mail(sender="b@example.com"))
+
+    first = inbound._claim(1)
+    second = inbound._claim(5)
+    assert [row["pk"] for row in first] != [row["pk"] for row in second]
+    assert inbound._claim(5) == []
+    with time_machine.travel(clock.now() + inbound.CLAIM_LEASE + timedelta(seconds=1)):
+        assert len(inbound._claim(5)) == 2  # the workers died: others take over
+
+
+def test_a_reply_waits_while_another_worker_holds_its_original(mailbox, mail, deferring_tasks):
+    original = store(mailbox, mail(sender="dana@unknown.example", message_id="q1@unknown.example"))
+    inbound._claim(1)  # another worker has it, not committed yet
+    reply = store(
+        mailbox,
+        mail(sender="dana@unknown.example", subject="Re: x", in_reply_to="q1@unknown.example"),
+    )
+
+    assert inbound.process_waiting() == 0
+    reply.refresh_from_db()
+    assert reply.status == InboundMessage.Status.RECEIVED
+    assert Ticket.objects.count() == 0
+    assert deferring_tasks.results[-1].task.run_after > clock.now()  # a retry is scheduled
+
+    assert inbound.process(original.pk).result == "created"
+    with time_machine.travel(clock.now() + inbound.RETRY_DELAY + timedelta(seconds=1)):
+        assert inbound.process_waiting() == 1
+    reply.refresh_from_db()
+    assert (reply.result, reply.ticket) == ("appended", Ticket.objects.get())
+
+
+def test_a_reply_stops_waiting_for_an_original_that_never_comes(mailbox, mail, deferring_tasks):
+    with time_machine.travel(T0, tick=False):
+        stuck = store(mailbox, mail(sender="dana@unknown.example", message_id="lost@x.example"))
+        reply = store(mailbox, mail(sender="dana@unknown.example", in_reply_to="lost@x.example"))
+        InboundMessage.objects.filter(pk=stuck.pk).update(claimed_until=T0 + timedelta(days=1))
+        assert inbound.process_waiting() == 0
+    with time_machine.travel(T0 + inbound.PARENT_WAIT + timedelta(minutes=1), tick=False):
+        assert inbound.process_waiting() == 1
+    reply.refresh_from_db()
+    assert (reply.status, reply.result) == (PROCESSED, "created")
+
+
+@needs_concurrent_writers
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_at_once_import_one_message_id_once(mailbox, mail, deferring_tasks):
+    raw = mail(sender="alice@example.com", message_id="race@example.com")
+    copies = [store(mailbox, raw), store(mailbox, b"Received: by relay2.example\r\n" + raw)]
+    barrier, results, errors = threading.Barrier(2), [], []
+
+    def worker(message):
+        try:
+            barrier.wait(timeout=10)
+            results.append(inbound.process(message.pk).result)
+        except Exception as exc:
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker, args=(m,)) for m in copies]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+
+    assert errors == []
+    assert sorted(results) == ["created", "duplicate"]
+    assert Ticket.objects.count() == 1
+
+
+@needs_concurrent_writers
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_draining_at_once_share_the_work(mailbox, mail, deferring_tasks):
+    for n in range(40):
+        store(mailbox, mail(sender=f"user{n % 7}@example.com", subject=f"Problem {n}"))
+    barrier, done, errors = threading.Barrier(2), [], []
+
+    def worker():
+        try:
+            barrier.wait(timeout=10)
+            done.append(inbound.process_waiting())
+        except Exception as exc:
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+
+    assert errors == []
+    assert sum(done) == 40
+    assert Ticket.objects.count() == 40
+    assert User.objects.filter(email__startswith="user").count() == 7
+
+
+def test_a_stored_message_is_accepted_even_when_no_task_can_be_queued(
+    post_mail, mailbox, mail, monkeypatch
+):
+    def queue_down():
+        raise ConnectionError("the task queue is down")
+
+    monkeypatch.setattr(inbound, "schedule_processing", queue_down)
+
+    response = post_mail(mail(sender="a@example.com"), mailbox.token)
+
+    assert response.status_code == 202  # the bytes are safe; requeue_stale will process them
+    assert InboundMessage.objects.get().status == InboundMessage.Status.RECEIVED
+
+
+def test_a_reply_looks_again_when_its_original_was_committed_meanwhile(
+    mailbox, mail, deferring_tasks, monkeypatch
+):
+    from firstline.channels import thread_matching
+
+    original = store(mailbox, mail(sender="dana@unknown.example", message_id="o1@unknown.example"))
+    assert inbound.process(original.pk).result == "created"
+    reply = store(mailbox, mail(sender="dana@unknown.example", in_reply_to="o1@unknown.example"))
+    find_ticket, looks = thread_matching.find_ticket, []
+
+    def first_look_too_early(parsed, sender):  # another worker committed the original just after
+        looks.append(parsed.message_id)
+        return None if len(looks) == 1 else find_ticket(parsed, sender)
+
+    monkeypatch.setattr(thread_matching, "find_ticket", first_look_too_early)
+
+    assert inbound.process(reply.pk).result == "appended"
+    assert Ticket.objects.count() == 1
+
+
+def test_an_out_of_office_waits_for_the_message_of_its_not_yet_known_sender(
+    mailbox, mail, deferring_tasks
+):
+    original = store(mailbox, mail(sender="new.one@unknown.example", message_id="n1@x.example"))
+    inbound._claim(1)  # another worker has it: the sender is not a user yet
+    auto = mail(
+        sender="new.one@unknown.example",
+        subject="Automatic reply: Printer",
+        in_reply_to="n1@x.example",
+        headers={"Auto-Submitted": "auto-replied"},
+    )
+    out_of_office = store(mailbox, auto)
+
+    assert inbound.process_waiting() == 0
+    assert inbound.process(original.pk).result == "created"
+    with time_machine.travel(clock.now() + inbound.RETRY_DELAY + timedelta(seconds=1)):
+        assert inbound.process_waiting() == 1
+
+    out_of_office.refresh_from_db()
+    assert (out_of_office.status, out_of_office.ticket) == (PROCESSED, Ticket.objects.get())

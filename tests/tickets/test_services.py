@@ -404,8 +404,10 @@ def test_failed_reply_leaves_no_files_behind(desk, new_ticket, settings, tmp_pat
         services.post_reply(
             actor=desk.alice, ticket=ticket, body="see files", channel="web", uploads=uploads
         )
-    stored = list((settings.MEDIA_ROOT / "attachments").rglob("*")) if (
-        settings.MEDIA_ROOT / "attachments"
-    ).exists() else []
+    stored = (
+        list((settings.MEDIA_ROOT / "attachments").rglob("*"))
+        if (settings.MEDIA_ROOT / "attachments").exists()
+        else []
+    )
     assert [p for p in stored if p.is_file()] == []
     assert not ticket.attachments.exists() and not ticket.comments.exists()

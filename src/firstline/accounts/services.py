@@ -12,7 +12,7 @@ from django.core.validators import validate_email, validate_slug
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
-from firstline.core import clock
+from firstline.core import clock, revisions
 from firstline.core.errors import Conflict, InvalidInput, NotAllowed, NotFound
 
 from .models import ApiToken, Group, Organization, OrganizationDomain, Role, User
@@ -174,19 +174,59 @@ def revoke_api_token(*, token: ApiToken) -> None:
 
 
 def authenticate_api_token(secret: str) -> User | None:
-    """The user a token belongs to, or None; remembers its last use at most once a minute."""
+    """The user a token belongs to, or None; remembers its last use at most once a minute.
+    Each process keeps the tokens it has seen with their user while nothing about users,
+    organizations and tokens changed (core/revisions.py): a revoked token or a deactivated
+    user is refused by every process on its next request."""
     if not secret.startswith(TOKEN_PREFIX) or len(secret) > 100:
         return None
-    try:
-        token = ApiToken.objects.select_related("user").get(
-            digest=_token_digest(secret), revoked_at__isnull=True, user__is_active=True
+    memo = revisions.memo(revisions.ACCOUNTS)
+    key = ("api_token", _token_digest(secret))
+    seen = memo.get(key)
+    if seen is None:
+        token = (
+            ApiToken.objects.select_related("user__organization")
+            .filter(digest=key[1], revoked_at__isnull=True, user__is_active=True)
+            .first()
         )
-    except ApiToken.DoesNotExist:
-        return None
+        if token is None:
+            return None  # not kept: anyone could fill the memory with made-up tokens
+        seen = _SeenToken(token)
+        if len(memo) < MAX_SEEN_TOKENS:
+            memo[key] = seen
     now = clock.now()
-    if token.last_used_at is None or now - token.last_used_at > TOKEN_TOUCH_INTERVAL:
-        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
-    return token.user
+    if seen.last_used_at is None or now - seen.last_used_at > TOKEN_TOUCH_INTERVAL:
+        ApiToken.objects.filter(pk=seen.token_id).update(last_used_at=now)
+        seen.last_used_at = now
+    return seen.user()
+
+
+MAX_SEEN_TOKENS = 10_000  # per process; beyond that, tokens are read every time
+_USER_COLUMNS = tuple(f.attname for f in User._meta.concrete_fields)
+_ORGANIZATION_COLUMNS = tuple(f.attname for f in Organization._meta.concrete_fields)
+
+
+class _SeenToken:
+    """A valid token's user (and organization) as plain values: each request gets its own
+    instances, since the values are shared by the process's threads."""
+
+    def __init__(self, token: ApiToken):
+        self.token_id, self.last_used_at = token.pk, token.last_used_at
+        self.user_values = [getattr(token.user, c) for c in _USER_COLUMNS]
+        organization = token.user.organization
+        self.organization_values = (
+            [getattr(organization, c) for c in _ORGANIZATION_COLUMNS] if organization else None
+        )
+
+    def user(self) -> User:
+        db = ApiToken.objects.db
+        user = User.from_db(db, _USER_COLUMNS, self.user_values)
+        if self.organization_values is None:
+            user.organization = None
+        else:
+            values = self.organization_values
+            user.organization = Organization.from_db(db, _ORGANIZATION_COLUMNS, values)
+        return user
 
 
 @transaction.atomic

@@ -16,6 +16,7 @@ and no rule runs deeper than MAX_DEPTH levels below the person's (or task's) cha
 """
 
 import contextvars
+import copy
 import logging
 from collections import deque
 from dataclasses import dataclass, field
@@ -28,7 +29,7 @@ from django.utils.translation import gettext as _
 
 from firstline.accounts.models import Group, User
 from firstline.channels import outbound
-from firstline.core import clock
+from firstline.core import clock, revisions
 from firstline.core.errors import ServiceError
 from firstline.tickets import services as ticket_services
 from firstline.tickets.models import Category, Channel, Priority, Status, Ticket
@@ -134,22 +135,26 @@ def _coalesce(events: list[Event]) -> list[Event]:
 
 
 class _Rules:
-    """The active rules by trigger and the groups with automatic assignment, read once per
-    top-level event."""
+    """The active rules by trigger and the groups with automatic assignment for a top-level
+    event, as this process keeps them while the configuration's revision holds."""
 
     def __init__(self):
+        self._memo = revisions.memo(revisions.CONFIGURATION)
         self._by_trigger: dict[str, list[Rule]] = {}
-        self._routed: set[int] | None = None
 
     def for_trigger(self, trigger: str) -> list[Rule]:
         if trigger not in self._by_trigger:
-            self._by_trigger[trigger] = selectors.active_rules(trigger)
+            key = ("active_rules", trigger)
+            if key not in self._memo:
+                self._memo[key] = selectors.active_rules(trigger)
+            # Copies: the rules this process keeps are shared by its threads.
+            self._by_trigger[trigger] = copy.deepcopy(self._memo[key])
         return self._by_trigger[trigger]
 
-    def routed_groups(self) -> set[int]:
-        if self._routed is None:
-            self._routed = selectors.routed_group_ids()
-        return self._routed
+    def routed_groups(self) -> frozenset[int]:
+        if "routed_group_ids" not in self._memo:
+            self._memo["routed_group_ids"] = frozenset(selectors.routed_group_ids())
+        return self._memo["routed_group_ids"]
 
 
 def process(events: list[Event]) -> None:

@@ -11,7 +11,7 @@ from django.db.models import Max
 from django.utils.translation import gettext as _
 
 from firstline.accounts.models import Group, User
-from firstline.core import clock
+from firstline.core import clock, revisions
 from firstline.core.errors import Conflict, InvalidInput, NotAllowed, ServiceError
 from firstline.tickets import services as ticket_services
 from firstline.tickets.lifecycle import ACTIVE_STATUSES
@@ -259,6 +259,7 @@ def move_rule(*, actor: User | None, rule: Rule, up: bool) -> None:
             item.position = position
             changed.append(item)
     Rule.objects.bulk_update(changed, ["position"])
+    revisions.bump(revisions.CONFIGURATION)  # a bulk update sends no signal
 
 
 @transaction.atomic

@@ -34,7 +34,8 @@ class MailboxTokenAuth(HttpBearer):
         if not token.startswith(services.TOKEN_PREFIX):
             return None
         digest = services.token_digest(token)
-        mailbox = Mailbox.objects.filter(inbound_token_digest=digest, is_active=True).first()
+        mailboxes = Mailbox.objects.filter(inbound_token_digest=digest, is_active=True)
+        mailbox = next(iter(mailboxes.order_by()[:1]), None)  # digests are unique in practice
         if mailbox is not None:
             request.mailbox = mailbox
         return mailbox

@@ -2,15 +2,28 @@
 
 Nothing is ever dropped: a message ends processed (created / appended), ignored with a
 reason (duplicate, auto-reply, own mail...), or quarantined with the error for an admin.
+
+Throughput: storing a message is one INSERT, and asks for at most one processing task per
+ENQUEUE_WINDOW (per process). A task claims waiting messages a batch at a time (a lease, so
+that several workers share the work), parses them with no transaction open, reads what they
+share once (mailbox, known senders), and processes them a few per transaction, each in its
+own savepoint. Several workers at once never import one Message-ID twice (a unique
+constraint on processed messages), and a reply waits for the message it answers when that
+one is still being processed elsewhere.
 """
 
 import hashlib
 import logging
 import re
+import threading
+import time
+from collections import deque
 from datetime import timedelta
 
 from django.core.files.base import ContentFile
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, OperationalError, transaction
+from django.db.models import F, Q
+from django.db.models.functions import Lower
 from django.utils.translation import gettext as _
 
 from firstline.accounts import selectors as account_selectors
@@ -44,19 +57,17 @@ def receive_message(
     if existing is not None:
         _adopt_uid(existing, imap_uidvalidity, imap_uid)
         return existing, False
+    fields = {"message_id": header_message_id(raw), "mailbox": mailbox, "source": source}
+    fields |= {"raw": raw, "sha256": digest, "size": len(raw)}
+    fields |= {"imap_uidvalidity": imap_uidvalidity, "imap_uid": imap_uid}
     try:
-        with transaction.atomic():
-            message = InboundMessage.objects.create(
-                message_id=header_message_id(raw),
-                mailbox=mailbox,
-                source=source,
-                raw=raw,
-                sha256=digest,
-                size=len(raw),
-                imap_uidvalidity=imap_uidvalidity,
-                imap_uid=imap_uid,
-            )
-            transaction.on_commit(lambda: _enqueue(message.pk))
+        if transaction.get_connection().in_atomic_block:
+            with transaction.atomic():  # a savepoint, so that a clash leaves the caller's alone
+                message = InboundMessage.objects.create(**fields)
+        else:  # one INSERT commits on its own: no BEGIN/COMMIT round trips
+            message = InboundMessage.objects.create(**fields)
+        # Stored: an enqueue that fails is logged (requeue_stale makes up for it), not an error.
+        transaction.on_commit(schedule_processing, robust=True)
     except IntegrityError:  # another poller stored the same UID a moment ago
         found = _existing(mailbox, digest, imap_uidvalidity, imap_uid)
         if found is None:
@@ -93,7 +104,9 @@ def _existing(mailbox, digest, uidvalidity, uid) -> InboundMessage | None:
         found = messages.filter(imap_uidvalidity=uidvalidity, imap_uid=uid).first()
         if found is not None:
             return found
-    return messages.filter(sha256=digest).order_by("pk").first()
+    # Most messages are new: look for the primary key alone, load the row only when found.
+    same_bytes = list(messages.filter(sha256=digest).order_by("pk").values_list("pk")[:1])
+    return messages.get(pk=same_bytes[0][0]) if same_bytes else None
 
 
 def _enqueue(message_id: int) -> None:
@@ -102,138 +115,395 @@ def _enqueue(message_id: int) -> None:
     process_inbound_message.enqueue(message_id)
 
 
-def process(message_id: int) -> InboundMessage:
-    """Turns one stored message into a ticket or a reply; safe to run twice or concurrently.
+# --- Asking a worker to process what is waiting --------------------------------------------------
 
-    Parsing happens before the transaction, so no lock is held while it runs; then every
-    stored copy with the same Message-ID is locked (in one order), so two workers never
-    import the same message twice.
-    """
-    stored = InboundMessage.objects.filter(pk=message_id).values("raw", "message_id", "mailbox")
-    stored = stored.first()
-    if stored is None:
-        raise InboundMessage.DoesNotExist(message_id)
+BATCH_SIZE = 50  # messages claimed at once
+GROUP_SIZE = 10  # messages per transaction, at most...
+GROUP_SECONDS = 0.1  # ...and no new one started after this long
+CLAIM_LEASE = timedelta(minutes=5)  # then a message a dead worker had claimed is free again
+DRAIN_SECONDS = 20.0  # a task hands over to a new one after this long (other tasks get a turn)
+ENQUEUE_WINDOW = 0.2  # seconds: at most one processing task per window and process
+PARENT_WAIT = timedelta(minutes=10)  # how long a reply waits for its original to be processed
+RETRY_DELAY = timedelta(seconds=1)  # before a waiting reply is looked at again
+
+_window = threading.Lock()
+_window_ends = 0.0  # time.monotonic() when the task enqueued last will run
+
+
+def schedule_processing() -> None:
+    """Has the waiting messages processed: at most one task per ENQUEUE_WINDOW in this process,
+    deferred to the end of the window, so that every message stored (and committed) before
+    this call is waiting when it runs. Backends that cannot defer run one at once."""
+    from .tasks import process_inbound_messages
+
+    if not process_inbound_messages.get_backend().supports_defer:
+        process_inbound_messages.enqueue()
+        return
+    global _window_ends
+    with _window:
+        now = time.monotonic()
+        if now < _window_ends:
+            return  # the task enqueued in this window runs after now
+        _window_ends = now + ENQUEUE_WINDOW
     try:
-        parsed: ParsedMessage | MessageRejected = parse_message(bytes(stored["raw"]), Limits())
-    except MessageRejected as exc:
-        parsed = exc
+        run_after = clock.now() + timedelta(seconds=ENQUEUE_WINDOW)
+        process_inbound_messages.using(run_after=run_after).enqueue()
+    except Exception:
+        with _window:
+            _window_ends = 0.0  # the next message tries again; requeue_stale is the backstop
+        raise
+
+
+def _schedule_retry() -> None:
+    from .tasks import process_inbound_messages
+
+    task = process_inbound_messages
+    if task.get_backend().supports_defer:
+        task.using(run_after=clock.now() + RETRY_DELAY).enqueue()
+
+
+def process_waiting(*, budget: float = DRAIN_SECONDS) -> int:
+    """Claims waiting messages a batch at a time and processes them until none is left, or
+    until `budget` seconds are spent (a new task then carries on); returns how many were
+    processed. Several workers can run this at once: each claims different messages."""
+    deadline = time.monotonic() + budget
+    done = 0
+    while True:
+        rows = _claim(BATCH_SIZE)
+        if not rows:
+            return done
+        done += _process_batch(rows)
+        if time.monotonic() > deadline:
+            from .tasks import process_inbound_messages
+
+            process_inbound_messages.enqueue()
+            return done
+
+
+_ROW_FIELDS = ("pk", "raw", "mailbox_id", "received_at")
+
+
+def _claim(size: int) -> list[dict]:
+    """Leases up to `size` waiting messages to this worker (oldest first), skipping those that
+    another worker holds; returns their raw bytes."""
+    now = clock.now()
+    waiting = InboundMessage.objects.filter(status=InboundMessage.Status.RECEIVED).filter(
+        Q(claimed_until__isnull=True) | Q(claimed_until__lt=now)
+    )
     with transaction.atomic():
-        if stored["message_id"]:
-            copies = InboundMessage.objects.select_for_update().filter(
-                mailbox_id=stored["mailbox"], message_id=stored["message_id"]
-            )
-            list(copies.order_by("pk").values_list("pk", flat=True))
-        message = (
-            InboundMessage.objects.select_for_update()
-            .select_related("mailbox")
-            .defer("raw")
-            .filter(pk=message_id, status=InboundMessage.Status.RECEIVED)
-            .first()
+        rows = list(
+            waiting.select_for_update(skip_locked=True).order_by("pk").values(*_ROW_FIELDS)[:size]
         )
-        if message is None:
-            return InboundMessage.objects.defer("raw").get(pk=message_id)
-        message.attempts += 1
-        try:
-            with transaction.atomic():
-                if isinstance(parsed, MessageRejected):
-                    raise parsed
-                _handle(message, parsed)
-        except MessageRejected as exc:
-            _finish(message, InboundMessage.Status.QUARANTINED, "rejected", error=exc.reason)
-        except Exception as exc:  # anything else is a bug or bad data: keep it for an admin
-            log.exception("Inbound message %s could not be processed", message.pk)
-            error = f"{type(exc).__name__}: {exc}"[:2000]
-            _finish(message, InboundMessage.Status.QUARANTINED, "error", error=error)
-    return message
+        if rows:
+            InboundMessage.objects.filter(pk__in=[row["pk"] for row in rows]).update(
+                claimed_until=now + CLAIM_LEASE
+            )
+    return rows
+
+
+def process(message_id: int) -> InboundMessage:
+    """Turns one stored message into a ticket or a reply (a reprocessed message, a task queued
+    for one message); safe to run twice or concurrently with the batches."""
+    rows = list(InboundMessage.objects.filter(pk=message_id).values(*_ROW_FIELDS))
+    if not rows:
+        raise InboundMessage.DoesNotExist(message_id)
+    _process_batch(rows)
+    return InboundMessage.objects.defer("raw").get(pk=message_id)
 
 
 def requeue_stale(older_than: timedelta = timedelta(minutes=10)) -> int:
-    """Messages still waiting long after they arrived (the enqueue failed, a worker died)
-    are enqueued again; processing them twice is harmless."""
-    stale = list(
-        InboundMessage.objects.filter(
-            status=InboundMessage.Status.RECEIVED, received_at__lt=clock.now() - older_than
-        ).values_list("pk", flat=True)[:1000]
+    """Messages still waiting long after they arrived (the enqueue failed, a worker died) get
+    a processing task; processing them twice is harmless. Returns how many are waiting."""
+    now = clock.now()
+    stale = InboundMessage.objects.filter(
+        Q(claimed_until__isnull=True) | Q(claimed_until__lt=now),
+        status=InboundMessage.Status.RECEIVED,
+        received_at__lt=now - older_than,
+    ).count()
+    if stale:
+        from .tasks import process_inbound_messages
+
+        process_inbound_messages.enqueue()
+    return stale
+
+
+# --- Processing a batch --------------------------------------------------------------------------
+
+
+class _WaitForOriginal(Exception):
+    """A reply arrived while the message it answers is still waiting to be processed."""
+
+
+class _Batch:
+    """What the messages of a batch share, read once: their mailboxes, the known users among
+    their senders, the organizations of new senders' domains."""
+
+    def __init__(self, rows: list[dict], parsed: dict[int, ParsedMessage | MessageRejected]):
+        mailbox_ids = {row["mailbox_id"] for row in rows}
+        self.mailboxes = {
+            m.pk: m
+            for m in Mailbox.objects.filter(pk__in=mailbox_ids)
+            .select_related("group", "organization", "category")
+            .prefetch_related("group__organizations")
+        }
+        addresses = {
+            p.from_address.lower()
+            for p in parsed.values()
+            if isinstance(p, ParsedMessage) and p.from_address
+        }
+        self.users: dict[str, User] = {}
+        if addresses:
+            known = (
+                User.objects.select_related("organization")
+                .exclude(email="")
+                .annotate(email_lower=Lower("email"))
+                .filter(email_lower__in=addresses)
+            )
+            self.users = {user.email.lower(): user for user in known}
+        self.organizations: dict[str, object] = {}
+        self.new_users: list[str] = []  # created by the message being processed
+        self.finished: list[InboundMessage] = []  # handled in this transaction, to record
+        self.retry = False
+
+    def organization_for(self, address: str):
+        domain = address.rpartition("@")[2].lower()
+        if domain not in self.organizations:
+            self.organizations[domain] = account_selectors.organization_for_email(address)
+        return self.organizations[domain]
+
+    def forget_new_users(self) -> None:
+        """The message's transaction rolled back: the users it created do not exist."""
+        for address in self.new_users:
+            self.users.pop(address, None)
+        self.new_users = []
+
+
+def _parse(raw: bytes) -> ParsedMessage | MessageRejected:
+    try:
+        return parse_message(bytes(raw), Limits())
+    except MessageRejected as exc:
+        return exc
+
+
+def _process_batch(rows: list[dict]) -> int:
+    """Parses the messages (no transaction open), then processes them a few per transaction
+    (one savepoint each), a reply after the message it answers when both are in the batch.
+
+    Committing a group rather than each message saves a commit, the automation rules' and the
+    outbox's per-transaction work; the group stays short (GROUP_SIZE, GROUP_SECONDS, and it
+    ends with a new user, whom another worker may be about to create too) so that the locks
+    it holds (SQLite's write lock above all) are released often."""
+    parsed = {row["pk"]: _parse(row["raw"]) for row in rows}
+    batch = _Batch(rows, parsed)
+    waiting = deque(_originals_first(rows, parsed))
+    done = 0
+    while waiting:
+        with transaction.atomic():
+            began, count = time.monotonic(), 0
+            while waiting and count < GROUP_SIZE and time.monotonic() - began < GROUP_SECONDS:
+                row = waiting.popleft()
+                done += _process_one(batch, row, parsed[row["pk"]])
+                count += 1
+                if batch.new_users:
+                    break  # another worker may need that user: commit it now, not later
+            _record_finished(batch)
+    if batch.retry:
+        _schedule_retry()
+    return done
+
+
+def _originals_first(rows: list[dict], parsed: dict) -> list[dict]:
+    """In arrival order, except that a message answering a later one of the batch follows it."""
+    position = {
+        p.message_id: n
+        for n, row in enumerate(rows)
+        if isinstance(p := parsed[row["pk"]], ParsedMessage) and p.message_id
+    }
+
+    def after(n: int, row: dict) -> int:
+        p = parsed[row["pk"]]
+        if not isinstance(p, ParsedMessage):
+            return n
+        answered = [position.get(ref, -1) for ref in (*p.in_reply_to, *p.references)]
+        return max([n, *(a + 1 for a in answered if a > n)])
+
+    return [row for _n, row in sorted(enumerate(rows), key=lambda item: (after(*item), item[0]))]
+
+
+def _process_one(batch: _Batch, row: dict, parsed: ParsedMessage | MessageRejected) -> int:
+    """One message, one savepoint: taken (unless processed meanwhile), then handled. When that
+    fails, the savepoint rolls back and the message is recorded as it ended (duplicate,
+    quarantined with the error), or left for a moment (waiting for the message it answers;
+    a deadlock or lock timeout with another worker). Returns 1 when it was processed now."""
+    batch.new_users = []
+    mine = InboundMessage.objects.filter(pk=row["pk"], status=InboundMessage.Status.RECEIVED)
+    try:
+        with transaction.atomic():
+            message = _take(batch, row, parsed, mine)
+            if message is None or message is _ENDED:
+                return int(message is _ENDED)
+            _handle(message, parsed, batch)
+            if message.processed_at is None:
+                raise RuntimeError("The message was handled without an outcome.")
+        batch.finished.append(message)
+        return 1
+    except (_WaitForOriginal, OperationalError) as exc:
+        if isinstance(exc, OperationalError):
+            log.warning("Inbound message %s will be tried again: %s", row["pk"], exc)
+        batch.forget_new_users()
+        batch.retry = True
+        mine.update(claimed_until=clock.now() + RETRY_DELAY)
+        return 0
+    except _Duplicate:
+        outcome = {"status": InboundMessage.Status.IGNORED, "result": "duplicate", "error": ""}
+    except MessageRejected as exc:
+        outcome = {"status": InboundMessage.Status.QUARANTINED, "result": "rejected"}
+        outcome["error"] = exc.reason
+    except Exception as exc:  # anything else is a bug or bad data: keep it for an admin
+        log.exception("Inbound message %s could not be processed", row["pk"])
+        outcome = {"status": InboundMessage.Status.QUARANTINED, "result": "error"}
+        outcome["error"] = f"{type(exc).__name__}: {exc}"[:2000]
+    batch.forget_new_users()
+    mine.update(**_taken_fields(parsed), **outcome, processed_at=clock.now())
+    return 1
+
+
+_ENDED = object()  # _take's answer for a message it recorded as ended (over a limit, own mail)
+
+
+class _Duplicate(Exception):
+    """A copy of the message with the same Message-ID was processed already."""
+
+
+def _taken_fields(parsed: ParsedMessage | MessageRejected) -> dict:
+    fields = {"attempts": F("attempts") + 1, "claimed_until": None}
+    if isinstance(parsed, ParsedMessage):
+        fields["message_id"] = (parsed.message_id or "")[:998]
+        fields["sender"] = parsed.from_address[:254]
+        fields["subject"] = parsed.subject[:255]
+    return fields
+
+
+def _take(batch: _Batch, row: dict, parsed, mine):
+    """Marks the message as this transaction's (its row stays locked until the end) and
+    returns it to be handled; _ENDED when it ended here (over a limit, our own mail); None
+    when another worker processed it first. A processed copy of the same Message-ID raises
+    _Duplicate: the unique constraint says so, even when that copy commits a moment later."""
+    fields, now = _taken_fields(parsed), clock.now()
+    if isinstance(parsed, MessageRejected):
+        rejected = {"status": InboundMessage.Status.QUARANTINED, "result": "rejected"}
+        ended = mine.update(**fields, **rejected, error=parsed.reason, processed_at=now)
+        return _ENDED if ended else None
+    if parsed.message_id and message_ids.is_ours(parsed.message_id):
+        ignored = {"status": InboundMessage.Status.IGNORED, "result": "own_mail"}
+        ended = mine.update(**fields, **ignored, processed_at=now)
+        return _ENDED if ended else None
+    try:
+        taken = mine.update(**fields, status=InboundMessage.Status.PROCESSED)
+    except IntegrityError:
+        raise _Duplicate from None
+    if not taken:
+        return None
+    message = InboundMessage(
+        pk=row["pk"], mailbox=batch.mailboxes[row["mailbox_id"]], received_at=row["received_at"]
     )
-    for pk in stale:
-        _enqueue(pk)
-    return len(stale)
+    message.message_id, message.sender = fields["message_id"], fields["sender"]
+    message.subject = fields["subject"]
+    return message
+
+
+_FINISHED_FIELDS = ["status", "result", "error", "ticket", "comment", "processed_at"]
 
 
 def _finish(message, status, result, *, ticket=None, comment=None, error="") -> None:
+    """How the message ended; written with the others of its transaction (_record_finished)."""
     message.status, message.result, message.error = status, result, error
     message.ticket, message.comment = ticket, comment
     message.processed_at = clock.now()
-    message.save(
-        update_fields=[
-            "status",
-            "result",
-            "error",
-            "ticket",
-            "comment",
-            "processed_at",
-            "attempts",
-            "message_id",
-            "sender",
-            "subject",
-        ]
-    )
 
 
-def _handle(message: InboundMessage, parsed: ParsedMessage) -> None:
-    message.message_id = (parsed.message_id or "")[:998]
-    message.sender = parsed.from_address[:254]
-    message.subject = parsed.subject[:255]
+def _record_finished(batch: _Batch) -> None:
+    """One UPDATE for the messages of the transaction that ended well, before it commits."""
+    if batch.finished:
+        InboundMessage.objects.bulk_update(batch.finished, _FINISHED_FIELDS)
+        batch.finished = []
+
+
+def _handle(message: InboundMessage, parsed: ParsedMessage, batch: _Batch) -> None:
     ignored = InboundMessage.Status.IGNORED
-    if parsed.message_id and message_ids.is_ours(parsed.message_id):
-        return _finish(message, ignored, "own_mail")
-    if _is_duplicate(message, parsed):
-        return _finish(message, ignored, "duplicate")
     if parsed.automation == "bounce":
         return _handle_bounce(message, parsed)
     if parsed.automation is not None:
-        return _handle_automatic(message, parsed)
+        return _handle_automatic(message, parsed, batch)
     if not parsed.from_address:
         raise MessageRejected("The message has no usable sender address.")
     domains = message.mailbox.allowed_domains
     if domains and parsed.from_address.rpartition("@")[2] not in domains:
         return _finish(message, ignored, "sender_not_allowed")
-    sender = _sender(parsed)
-    ticket = thread_matching.find_ticket(parsed, sender)
+    sender = _sender(parsed, batch)
+    ticket = _find_ticket(message, parsed, sender)
     if ticket is not None:
         return _append(message, parsed, sender, ticket)
     return _create(message, parsed, sender)
 
 
-def _is_duplicate(message: InboundMessage, parsed: ParsedMessage) -> bool:
-    """The same message delivered twice (two copies, or a retried push) is imported once."""
-    if not parsed.message_id:
+def _find_ticket(message: InboundMessage, parsed: ParsedMessage, sender: User | None):
+    """The ticket the message belongs to. A reply that matches none while the message it
+    answers is still waiting (another worker has it, or it arrived later) waits for it, for up
+    to PARENT_WAIT, rather than opening a second ticket for one conversation. (An unknown
+    sender of an auto-reply may be the author of that message, not created yet.)"""
+    ticket = thread_matching.find_ticket(parsed, sender) if sender is not None else None
+    if ticket is None and _nothing_waiting_for(message, parsed):
+        # The original may have been committed between the two looks: look again.
+        if sender is None:
+            sender = User.objects.filter(email__iexact=parsed.from_address).first()
+        if sender is not None:
+            ticket = thread_matching.find_ticket(parsed, sender)
+    return ticket
+
+
+def _nothing_waiting_for(message: InboundMessage, parsed: ParsedMessage) -> bool:
+    """Raises _WaitForOriginal when a message this one answers is still waiting; True when
+    none is (so whatever it answers is committed by now), False when that does not apply."""
+    from .tasks import process_inbound_messages
+
+    references = [*parsed.in_reply_to, *parsed.references][:50]
+    if not references or message.received_at < clock.now() - PARENT_WAIT:
         return False
-    return (
-        InboundMessage.objects.filter(
-            mailbox=message.mailbox,
-            message_id=parsed.message_id,
-            status=InboundMessage.Status.PROCESSED,
-        )
-        .exclude(pk=message.pk)
-        .exists()
-    )
+    if not process_inbound_messages.get_backend().supports_defer:
+        return False  # nothing could come back to it later
+    waiting = InboundMessage.objects.filter(
+        mailbox_id=message.mailbox_id,
+        message_id__in=references,
+        status=InboundMessage.Status.RECEIVED,
+    ).exclude(pk=message.pk)
+    if waiting.exists():
+        raise _WaitForOriginal
+    return True
 
 
-def _sender(parsed: ParsedMessage) -> User:
+def _sender(parsed: ParsedMessage, batch: _Batch) -> User:
     """The known user with this address, or a new requester (organization by e-mail domain)."""
-    user = User.objects.filter(email__iexact=parsed.from_address).first()
+    address = parsed.from_address.lower()
+    user = batch.users.get(address)
     if user is not None:
         return user
     first, _sep, last = parsed.from_name.partition(" ")
-    return account_services.create_user(
-        actor=None,
-        username=_free_username(parsed.from_address),
-        email=parsed.from_address,
-        first_name=first[:150],
-        last_name=last[:150],
-        organization=account_selectors.organization_for_email(parsed.from_address),
-    )
+    try:  # create_user is atomic: a clash rolls back its savepoint, not the message
+        user = account_services.create_user(
+            actor=None,
+            username=_free_username(parsed.from_address),
+            email=parsed.from_address,
+            first_name=first[:150],
+            last_name=last[:150],
+            organization=batch.organization_for(parsed.from_address),
+        )
+    except (Conflict, IntegrityError):  # another worker created them a moment ago
+        user = User.objects.select_related("organization").get(email__iexact=parsed.from_address)
+    else:
+        batch.new_users.append(address)
+    batch.users[address] = user
+    return user
 
 
 def _free_username(address: str) -> str:
@@ -263,6 +533,12 @@ def _remember(parsed: ParsedMessage, ticket: Ticket) -> None:
         )
 
 
+def _copied(addresses: list[tuple[str, str]], *, exclude: list[str]) -> list[str]:
+    """The addresses that may become participants (most mail copies nobody: no query then)."""
+    skip = {address.lower() for address in exclude if address}
+    return [a for _name, a in addresses if a and "@" in a and a.strip().lower() not in skip]
+
+
 def _append(message, parsed, sender: User, ticket: Ticket) -> None:
     try:
         comment = ticket_services.post_reply(
@@ -275,12 +551,11 @@ def _append(message, parsed, sender: User, ticket: Ticket) -> None:
         )
     except (Conflict, NotAllowed):  # closed ticket: the answer starts a follow-up instead
         return _create(message, parsed, sender, follow_up_of=ticket)
-    ticket_services.add_participants(
-        actor=None,
-        ticket=ticket,
-        emails=[a for _name, a in parsed.cc + parsed.to],
-        exclude=[message.mailbox.address],
-    )
+    copied = _copied(parsed.cc + parsed.to, exclude=[message.mailbox.address])
+    if copied:
+        ticket_services.add_participants(
+            actor=None, ticket=ticket, emails=copied, exclude=[message.mailbox.address]
+        )
     _remember(parsed, ticket)
     _finish(message, InboundMessage.Status.PROCESSED, "appended", ticket=ticket, comment=comment)
 
@@ -300,12 +575,11 @@ def _create(message, parsed, sender: User, follow_up_of: Ticket | None = None) -
         channel=Channel.EMAIL,
         uploads=_uploads(parsed),
     )
-    ticket_services.add_participants(
-        actor=None,
-        ticket=ticket,
-        emails=[a for _name, a in parsed.cc],
-        exclude=[mailbox.address, sender.email],
-    )
+    copied = _copied(parsed.cc, exclude=[mailbox.address, sender.email])
+    if copied:
+        ticket_services.add_participants(
+            actor=None, ticket=ticket, emails=copied, exclude=[mailbox.address, sender.email]
+        )
     if follow_up_of is not None:
         ticket_services.link_tickets(
             actor=None, ticket=ticket, other=follow_up_of, channel=Channel.EMAIL
@@ -327,10 +601,12 @@ def _handle_bounce(message, parsed: ParsedMessage) -> None:
     _finish(message, InboundMessage.Status.PROCESSED, "bounce", ticket=ticket, comment=comment)
 
 
-def _handle_automatic(message, parsed: ParsedMessage) -> None:
+def _handle_automatic(message, parsed: ParsedMessage, batch: _Batch) -> None:
     """Auto-replies are kept on their ticket as a note, never answered, never a new ticket."""
-    sender = User.objects.filter(email__iexact=parsed.from_address).first()
-    ticket = thread_matching.find_ticket(parsed, sender) if parsed.from_address else None
+    sender = batch.users.get(parsed.from_address.lower())
+    if sender is None and parsed.from_address:  # perhaps created since the batch began
+        sender = User.objects.filter(email__iexact=parsed.from_address).first()
+    ticket = _find_ticket(message, parsed, sender) if parsed.from_address else None
     result = parsed.automation or "auto_reply"
     if ticket is None:
         return _finish(message, InboundMessage.Status.IGNORED, result)
@@ -347,6 +623,7 @@ def requeue(*, message: InboundMessage) -> InboundMessage:
     if message.status != InboundMessage.Status.QUARANTINED:
         raise Conflict(_("Only quarantined messages can be processed again."))
     message.status, message.error = InboundMessage.Status.RECEIVED, ""
-    message.save(update_fields=["status", "error"])
+    message.claimed_until = None
+    message.save(update_fields=["status", "error", "claimed_until"])
     transaction.on_commit(lambda: _enqueue(message.pk))
     return message

@@ -97,6 +97,9 @@ class InboundMessage(models.Model):
     attempts = models.PositiveSmallIntegerField(default=0)
     received_at = models.DateTimeField(default=clock.now)
     processed_at = models.DateTimeField(null=True, blank=True)
+    # A worker's lease on a waiting message (others leave it alone until then), or, for a
+    # reply whose original is still being processed, when to look at it again.
+    claimed_until = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [
@@ -105,8 +108,18 @@ class InboundMessage(models.Model):
                 name="inbound_unique_imap_uid",
                 condition=models.Q(imap_uid__isnull=False),
             ),
+            # One Message-ID is imported once per mailbox: the second copy (a relay's retry,
+            # two workers at once) fails here and is recorded as a duplicate.
+            models.UniqueConstraint(
+                fields=["mailbox", "message_id"],
+                name="inbound_unique_processed_msgid",
+                condition=models.Q(status="processed") & ~models.Q(message_id=""),
+            ),
         ]
         indexes = [
+            models.Index(
+                fields=["id"], name="inbound_waiting_idx", condition=models.Q(status="received")
+            ),
             models.Index(fields=["mailbox", "sha256"], name="inbound_hash_idx"),
             models.Index(fields=["message_id"], name="inbound_message_id_idx"),
             models.Index(fields=["mailbox", "message_id"], name="inbound_mailbox_msgid_idx"),

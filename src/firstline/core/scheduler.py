@@ -58,6 +58,8 @@ def tick(jobs: list[Job] | None = None, enqueue: Callable | None = None) -> list
         if claim(job, now):
             (enqueue or _enqueue)(job)
             started.append(job.name)
+            tick_extra = {"job": job.name, "tick": now.isoformat()}
+            log.info("Periodic job %s enqueued", job.name, extra=tick_extra)
     return started
 
 

@@ -85,7 +85,7 @@ class QueueFilterForm(forms.Form):
         self.fields["assignee"].choices = [
             ("", _("Anyone")),
             ("none", _("Unassigned")),
-            *[(str(a.pk), a.display_name) for a in selectors.all_agents()],
+            *selectors.reference_choices()["agent"],
         ]
 
     def filters(self) -> TicketFilters:

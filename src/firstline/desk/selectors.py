@@ -1,18 +1,22 @@
 """Reads for the agent workspace: queues, their counts, and what a ticket page shows."""
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
+from django.core.cache import cache
 from django.db.models import Count, Q, QuerySet
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
-from firstline.accounts.models import STAFF_ROLES, Group, User
+from firstline.accounts.models import STAFF_ROLES, Group, Organization, User
 from firstline.accounts.selectors import users_for
 from firstline.core.errors import NotFound
+from firstline.sla.models import Target
 from firstline.tickets import selectors as ticket_selectors
 from firstline.tickets.lifecycle import ACTIVE_STATUSES
-from firstline.tickets.models import Ticket
+from firstline.tickets.models import Category, Status, Ticket
 
-from .models import SavedFilter
+from .models import Notification, SavedFilter
 
 
 @dataclass(frozen=True)
@@ -21,10 +25,34 @@ class Queue:
     group: Group | None = None
 
 
+COUNTED_STATUSES = (Status.NEW, Status.OPEN, Status.PENDING, Status.ON_HOLD)
+CHOICES_CACHE_KEY = "desk:choices"
+CHOICES_TTL = 300  # seconds; every change of the listed rows forgets them at once (receivers)
+
+
 def user_groups(user: User) -> list[Group]:
-    if user.sees_all_tickets:
-        return list(Group.objects.filter(is_active=True).order_by("tier", "name"))
-    return list(user.support_groups.filter(is_active=True).order_by("tier", "name"))
+    """The user's active queues; read once per request (kept on the user object)."""
+    groups = getattr(user, "_desk_groups", None)
+    if groups is None:
+        if user.sees_all_tickets:
+            groups = list(Group.objects.filter(is_active=True).order_by("tier", "name"))
+        else:
+            member_of = list(user.support_groups.order_by("tier", "name"))
+            user._desk_member_of = [g.pk for g in member_of]
+            groups = [g for g in member_of if g.is_active]
+        user._desk_groups = groups
+    return groups
+
+
+def _indexed(user: User, tickets: QuerySet[Ticket]) -> QuerySet[Ticket]:
+    """The same tickets: visible_tickets() already keeps an agent's groups, own and requested
+    tickets, but through a subquery of their groups, which the database cannot match with
+    the (group, status) index. Spelling the group ids out again lets it, on large desks."""
+    if user.sees_all_tickets or not user.is_agent:
+        return tickets
+    user_groups(user)
+    member_of = user._desk_member_of
+    return tickets.filter(Q(group__in=member_of) | Q(assignee=user) | Q(requester=user))
 
 
 def resolve_queue(user: User, key: str) -> Queue:
@@ -38,7 +66,7 @@ def resolve_queue(user: User, key: str) -> Queue:
 
 
 def queue_tickets(user: User, queue: Queue, filters) -> QuerySet[Ticket]:
-    tickets = ticket_selectors.list_tickets(user, filters)
+    tickets = _indexed(user, ticket_selectors.list_tickets(user, filters))
     if queue.key == "mine":
         return tickets.filter(assignee=user)
     if queue.key == "unassigned":
@@ -49,22 +77,48 @@ def queue_tickets(user: User, queue: Queue, filters) -> QuerySet[Ticket]:
     return tickets
 
 
-def queue_counts(user: User, groups: list[Group]) -> dict[str, int]:
-    """Open work per queue for the sidebar, in two queries whatever the number of groups."""
-    active = ticket_selectors.visible_tickets(user).filter(status__in=ACTIVE_STATUSES)
-    totals = active.aggregate(
-        mine=Count("pk", filter=Q(assignee=user)),
-        unassigned=Count("pk", filter=Q(assignee__isnull=True, group__in=[g.pk for g in groups])),
-        all=Count("pk"),
-    )
-    per_group = dict(
-        active.filter(group__in=[g.pk for g in groups])
-        .values_list("group")
-        .annotate(n=Count("pk"))
-        .values_list("group", "n")
-    )
+def queue_counts(
+    user: User, groups: list[Group], rows: "list[CountsRow] | None" = None
+) -> dict[str, int]:
+    """Open work per queue for the sidebar, in one query whatever the number of groups:
+    the user's visible unresolved tickets counted per group, split by assignee (or from
+    the `rows` of ticket_counts, which the counts page has read already)."""
+    if rows is not None:
+        per_group_rows = [
+            (r.group.pk if r.group else None, r.total, r.mine, r.unassigned) for r in rows
+        ]
+    else:
+        active = _indexed(user, ticket_selectors.visible_tickets(user))
+        per_group_rows = (
+            active.filter(status__in=ACTIVE_STATUSES)
+            .order_by()
+            .values_list("group")
+            .annotate(
+                n=Count("pk"),
+                mine=Count("pk", filter=Q(assignee=user)),
+                unassigned=Count("pk", filter=Q(assignee__isnull=True)),
+            )
+            .values_list("group", "n", "mine", "unassigned")
+        )
+    mine_groups = {g.pk for g in groups}
+    totals = {"mine": 0, "unassigned": 0, "all": 0}
+    per_group: dict[int, int] = {}
+    for group_id, n, mine, unassigned in per_group_rows:
+        totals["all"] += n
+        totals["mine"] += mine
+        if group_id in mine_groups:
+            totals["unassigned"] += unassigned
+            per_group[group_id] = n
     totals.update({f"group-{g.slug}": per_group.get(g.pk, 0) for g in groups})
     return totals
+
+
+def page_of(tickets: QuerySet[Ticket], order: list, bottom: int, top: int) -> QuerySet[Ticket]:
+    """Rows `bottom` to `top` of `tickets` in `order`, with everything they show. The rows
+    are chosen by a narrow subquery first, so that the related rows (requester, SLA,
+    organization...) are joined for the 50 rows shown, not for every ticket of the queue."""
+    chosen = tickets.order_by(*order).values("pk")[bottom:top]
+    return tickets.filter(pk__in=chosen).order_by(*order)
 
 
 def saved_filters(user: User) -> QuerySet[SavedFilter]:
@@ -75,6 +129,34 @@ def all_agents() -> QuerySet[User]:
     return User.objects.filter(is_active=True, role__in=sorted(STAFF_ROLES)).order_by(
         "first_name", "username"
     )
+
+
+def reference_choices() -> dict[str, list[tuple[str, str]]]:
+    """The option lists of the queue filters and bulk actions (categories, organizations,
+    agents, groups): the same for everyone, so kept in the cache rather than read on every
+    page. Forgotten whenever one of those rows changes (see receivers.py)."""
+    choices = cache.get(CHOICES_CACHE_KEY)
+    if choices is None:
+        choices = {
+            "category": [
+                (str(pk), name)
+                for pk, name in Category.objects.filter(is_active=True)
+                .order_by("full_name")
+                .values_list("pk", "full_name")
+            ],
+            "organization": list(Organization.objects.order_by("name").values_list("slug", "name")),
+            "agent": [(str(a.pk), a.display_name) for a in all_agents()],
+            "group": [
+                (str(g.pk), str(g))
+                for g in Group.objects.filter(is_active=True).order_by("tier", "name")
+            ],
+        }
+        cache.set(CHOICES_CACHE_KEY, choices, CHOICES_TTL)
+    return choices
+
+
+def forget_reference_choices() -> None:
+    cache.delete_many([CHOICES_CACHE_KEY, CHOICES_CACHE_KEY + ":html"])
 
 
 def assignable_agents(group: Group | None) -> QuerySet[User]:
@@ -101,3 +183,103 @@ def find_person(user: User, username_or_email: str) -> User | None:
     if "@" in value:
         return people.filter(email__iexact=value).first()
     return people.filter(username__iexact=value).first()
+
+
+def notifications(user: User, limit: int = 50) -> list:
+    """The user's newest notifications, with the tickets they name that the user may see."""
+    notices = list(
+        Notification.objects.filter(recipient=user)
+        .select_related("ticket")
+        .order_by("-created_at", "-pk")[:limit]
+    )
+    numbers = {n for notice in notices for n in notice.data.get("tickets", [])}
+    numbers |= {notice.ticket_id for notice in notices if notice.ticket_id}
+    visible = {
+        t.pk: t
+        for t in ticket_selectors.visible_tickets(user).filter(pk__in=numbers).only("id", "subject")
+    }
+    for notice in notices:
+        notice.listed = [visible[n] for n in notice.data.get("tickets", []) if n in visible]
+        if notice.ticket_id not in visible:
+            notice.ticket = None
+        due, target = notice.data.get("due"), notice.data.get("target")
+        notice.due = datetime.fromisoformat(due) if due else None
+        notice.target_label = Target(target).label if target in Target.values else ""
+    return notices
+
+
+def unread_notification_count(user: User) -> int:
+    return Notification.objects.filter(recipient=user, read_at__isnull=True).count()
+
+
+AGE_BUCKETS = (  # (key, lower bound in days, label); the last one has no upper bound
+    ("day", 0, gettext_lazy("Under a day")),
+    ("days3", 1, gettext_lazy("1–3 days")),
+    ("week", 3, gettext_lazy("3–7 days")),
+    ("month", 7, gettext_lazy("7–30 days")),
+    ("older", 30, gettext_lazy("Over 30 days")),
+)
+
+
+@dataclass
+class CountsRow:
+    group: Group | None  # None: tickets in no group
+    statuses: dict[str, int]
+    ages: dict[str, int]
+    mine: int = 0  # assigned to the user
+    unassigned: int = 0
+
+    @property
+    def total(self) -> int:
+        return sum(self.statuses.values())
+
+
+def ticket_counts(user: User, now) -> list[CountsRow]:
+    """Unresolved tickets the user may see, per group: by status and by age since they were
+    opened. One grouped query over the unresolved tickets (a tenth of a desk's tickets)."""
+    ages = {}
+    for i, (key, days, _label) in enumerate(AGE_BUCKETS):
+        newer = Q(created_at__lte=now - timedelta(days=days))
+        if i + 1 < len(AGE_BUCKETS):
+            newer &= Q(created_at__gt=now - timedelta(days=AGE_BUCKETS[i + 1][1]))
+        ages[key] = Count("pk", filter=newer)
+    rows = (
+        _indexed(user, ticket_selectors.visible_tickets(user))
+        .filter(status__in=ACTIVE_STATUSES)
+        .order_by()
+        .values("group", "status")
+        .annotate(
+            n=Count("pk"),
+            mine=Count("pk", filter=Q(assignee=user)),
+            unassigned=Count("pk", filter=Q(assignee__isnull=True)),
+            **ages,
+        )
+    )
+    per_group: dict[int | None, CountsRow] = {}
+    for row in rows:
+        counts = per_group.setdefault(
+            row["group"],
+            CountsRow(None, dict.fromkeys(COUNTED_STATUSES, 0), dict.fromkeys(ages, 0)),
+        )
+        counts.statuses[row["status"]] += row["n"]
+        counts.mine += row["mine"]
+        counts.unassigned += row["unassigned"]
+        for key in ages:
+            counts.ages[key] += row[key]
+    groups = Group.objects.in_bulk([pk for pk in per_group if pk is not None])
+    for pk, counts in per_group.items():
+        counts.group = groups.get(pk)
+    return sorted(
+        per_group.values(),
+        key=lambda r: (r.group is None, r.group.tier if r.group else 0, str(r.group or "")),
+    )
+
+
+def counts_total(rows: list[CountsRow]) -> CountsRow:
+    total = CountsRow(None, dict.fromkeys(COUNTED_STATUSES, 0), {k: 0 for k, *_ in AGE_BUCKETS})
+    for row in rows:
+        for key, n in row.statuses.items():
+            total.statuses[key] += n
+        for key, n in row.ages.items():
+            total.ages[key] += n
+    return total

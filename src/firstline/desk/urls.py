@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import actions, automation, queue, ticket
+from .views import actions, automation, counts, notifications, queue, ticket
 
 app_name = "desk"
 urlpatterns = [
@@ -23,4 +23,8 @@ urlpatterns = [
     path("tickets/<int:number>/take/", actions.take, name="take"),
     path("tickets/<int:number>/macro/", automation.macro_insert, name="macro_insert"),
     path("availability/", automation.availability, name="availability"),
+    path("counts/", counts.counts, name="counts"),
+    path("notifications/", notifications.notifications, name="notifications"),
+    path("notifications/badge/", notifications.badge, name="notification_badge"),
+    path("notifications/read/", notifications.mark_read, name="notifications_read"),
 ]

@@ -11,10 +11,13 @@ from firstline.core.decorators import agent_required
 from firstline.core.errors import NotFound, ServiceError
 from firstline.tickets import selectors as ticket_selectors
 from firstline.tickets import services as ticket_services
+from firstline.tickets.lifecycle import ACTIVE_STATUSES
 from firstline.tickets.models import Channel
+from firstline.tickets.selectors import TicketFilters
 
 from .. import selectors, services
 from ..forms import BulkForm, QueueFilterForm, SaveFilterForm, sort_order
+from ..widgets import lighten
 
 PAGE_SIZE = 50
 COLUMNS = [
@@ -35,11 +38,12 @@ def is_htmx_partial(request, target: str) -> bool:
     )
 
 
-def sidebar_context(user, current: str) -> dict:
+def sidebar_context(user, current: str, counted=None) -> dict:
+    """`counted`: the rows of selectors.ticket_counts when the page has them already."""
     groups = selectors.user_groups(user)
     return {
         "groups": groups,
-        "counts": selectors.queue_counts(user, groups),
+        "counts": selectors.queue_counts(user, groups, counted),
         "saved_filters": list(selectors.saved_filters(user)),
         "current_queue": current,
     }
@@ -52,6 +56,12 @@ def queue_title(queue) -> str:
         "all": _("All tickets"),
     }
     return queue.group.name if queue.group else titles[queue.key]
+
+
+def _unfiltered(filters: TicketFilters) -> bool:
+    return filters == TicketFilters(status=filters.status) and set(filters.status or ()) == set(
+        ACTIVE_STATUSES
+    )
 
 
 @agent_required
@@ -70,8 +80,18 @@ def queue(request, key):
     form.is_valid()  # invalid filters are shown with their errors and left out
     filters, sort = form.filters(), form.sort_key()
     tickets = selectors.queue_tickets(user, current, filters).select_related("sla")
-    tickets = tickets.order_by(*sort_order(sort))
-    page = Paginator(tickets, PAGE_SIZE).get_page(request.GET.get("page"))
+    order = sort_order(sort)
+    paginator = Paginator(tickets.order_by(*order), PAGE_SIZE)
+    sidebar = None
+    if not is_htmx_partial(request, "ticket-list"):
+        sidebar = sidebar_context(user, key)
+        if _unfiltered(filters):  # the queue as counted in the sidebar: no second count
+            paginator.count = sidebar["counts"][key]
+    page = paginator.get_page(request.GET.get("page"))
+    bottom = (page.number - 1) * PAGE_SIZE
+    page.object_list = selectors.page_of(tickets, order, bottom, bottom + PAGE_SIZE)
+    bulk_form = BulkForm()
+    lighten(form, bulk_form)
     params = request.GET.copy()
     params.pop("page", None)
     unsorted = params.copy()
@@ -85,11 +105,11 @@ def queue(request, key):
         "page": page,
         "sort": sort,
         "query": params.urlencode(),
-        "bulk_form": BulkForm(),
+        "bulk_form": bulk_form,
     }
-    if is_htmx_partial(request, "ticket-list"):
+    if sidebar is None:
         return render(request, "desk/_ticket_table.html", context)
-    return render(request, "desk/queue.html", {**context, **sidebar_context(user, key)})
+    return render(request, "desk/queue.html", {**context, **sidebar})
 
 
 @agent_required
