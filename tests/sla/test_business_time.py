@@ -5,6 +5,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from firstline.sla import explaining
 from firstline.sla.business_time import (
     Calendar,
     Interval,
@@ -344,7 +345,7 @@ def test_explain_weekend():
     assert result.skipped_non_working_days == [date(2026, 3, 7), date(2026, 3, 8)]
     assert result.skipped_closed_dates == []
     assert result.paused_total == result.paused_business == h(0)
-    assert result.sentence() == (
+    assert explaining.sentence(result) == (
         "due Mon 9 Mar 13:30 (Asia/Shanghai): calendar Shanghai office, 4 business hours, "
         "2 non-working days skipped"
     )
@@ -355,7 +356,7 @@ def test_explain_pause_with_reason():
     result = explain(OFFICE, sh(2026, 3, 9, 14), h(4), [pause])
     assert result.due == sh(2026, 3, 10, 12)
     assert result.pauses_counted == [(pause.start, pause.end, "waiting on requester")]
-    assert result.sentence() == (
+    assert explaining.sentence(result) == (
         "due Tue 10 Mar 12:00 (Asia/Shanghai): calendar Shanghai office, 4 business hours, "
         "paused 3 h waiting on requester"
     )
@@ -377,14 +378,14 @@ def test_explain_totals_real_time_across_the_repeated_hour():
     result = explain(calendar, start, h(4), pause)  # 01:30 CEST to 02:30 CET: 2 h, not 1 h
     assert result.due == datetime(2026, 10, 25, 4, tzinfo=UTC)
     assert result.paused_total == result.paused_business == h(2)
-    assert result.sentence().startswith("due Sun 25 Oct 05:00 (Europe/Berlin)")
+    assert explaining.sentence(result).startswith("due Sun 25 Oct 05:00 (Europe/Berlin)")
 
 
 def test_explain_single_holiday():
     result = explain(CN_HAND, sh(2026, 4, 3, 17), h(2))
     assert result.skipped_closed_dates == [(date(2026, 4, 6), "Qingming")]
     assert result.skipped_non_working_days == [date(2026, 4, 4), date(2026, 4, 5)]
-    assert result.sentence() == (
+    assert explaining.sentence(result) == (
         "due Tue 7 Apr 10:00 (Asia/Shanghai): calendar Shanghai office, 2 business hours, "
         "6 Apr (Qingming) skipped, 2 non-working days skipped"
     )
@@ -396,7 +397,7 @@ def test_explain_national_day_with_package_names():
     assert closed == [date(2026, 10, d) for d in (1, 2, 5, 6, 7)]
     assert result.skipped_closed_dates[0][1] == "National Day"
     assert result.skipped_non_working_days == [date(2026, 10, 3), date(2026, 10, 4)]
-    assert "5 closed days skipped (1 Oct to 7 Oct)" in result.sentence()
+    assert "5 closed days skipped (1 Oct to 7 Oct)" in explaining.sentence(result)
 
 
 def test_explain_open_pause():
@@ -405,7 +406,7 @@ def test_explain_open_pause():
     assert result.due is None
     assert result.remaining == h(3)
     assert result.pauses_counted == [(pause.start, None, "waiting on requester")]
-    assert result.sentence() == (
+    assert explaining.sentence(result) == (
         "not due while paused since Tue 10 Mar 10:00 (Asia/Shanghai): calendar Shanghai office, "
         "4 business hours, 3 h left"
     )
@@ -413,7 +414,7 @@ def test_explain_open_pause():
 
 def test_explain_24_7_and_odd_durations():
     result = explain(Calendar.twenty_four_seven("Europe/Berlin"), sh(2026, 3, 9, 9), h(1.5))
-    assert result.sentence() == (
+    assert explaining.sentence(result) == (
         "due Mon 9 Mar 03:30 (Europe/Berlin): calendar 24/7, 1 h 30 min of business time"
     )
 

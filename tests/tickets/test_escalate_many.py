@@ -7,7 +7,7 @@ from firstline.channels.models import OutboundMessage
 from firstline.tickets import services
 from firstline.tickets.models import Priority, Status, TicketEvent
 
-from ..factories import AgentFactory
+from ..factories import AgentFactory, GroupFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -98,3 +98,14 @@ def test_group_members_get_one_e_mail_per_ticket_or_a_digest(
     assert digest.subject == "5 tickets escalated"
     assert all(f"#{t.pk} " in digest.body for t in many)
     assert mails.filter(kind="escalated").count() == 2  # nothing more one by one
+
+
+def test_a_group_serving_other_organizations_is_passed_over(desk, new_ticket):
+    globex_only = GroupFactory(slug="l2-globex", name="A Globex team", tier=2)
+    globex_only.organizations.add(desk.globex)
+    ticket = new_ticket()  # Acme's
+
+    services.escalate_many(escalations=[escalation(ticket, raise_priority=False)], channel="web")
+
+    ticket.refresh_from_db()
+    assert ticket.group == desk.l2

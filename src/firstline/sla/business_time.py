@@ -567,22 +567,6 @@ class Explanation:
     pauses_counted: list[tuple[datetime, datetime | None, str]]  # merged; end None = open
     remaining: timedelta  # business time still owed while paused (zero when due is known)
 
-    def sentence(self) -> str:
-        """E.g. 'due Mon 9 Mar 13:30 (Asia/Shanghai): calendar Shanghai office, 4 business
-        hours, 2 non-working days skipped'."""
-        if self.due is not None:
-            head = f"due {_when(self.due)}"
-        else:
-            head = f"not due while paused since {_when(self.pauses_counted[-1][0])}"
-        parts = [f"calendar {self.calendar_name}", _business(self.business_duration)]
-        if self.due is None:
-            parts.append(f"{_span(self.remaining)} left")
-        if self.paused_total:
-            reasons = ", ".join(dict.fromkeys(r for *_, r in self.pauses_counted if r))
-            parts.append(" ".join(filter(None, ["paused", _span(self.paused_total), reasons])))
-        parts.extend(_skipped(self.skipped_closed_dates, self.skipped_non_working_days))
-        return f"{head} ({self.time_zone}): " + ", ".join(parts)
-
 
 def explain(
     calendar: Calendar,
@@ -638,41 +622,3 @@ def _skipped_days(calendar: Calendar, begin: datetime, until: datetime) -> tuple
                 idle.append(day)
         day += _DAY
     return closed, idle
-
-
-def _when(moment: datetime) -> str:
-    return f"{moment:%a} {moment.day} {moment:%b %H:%M}"
-
-
-def _day(day: date) -> str:
-    return f"{day.day} {day:%b}"
-
-
-def _span(amount: timedelta) -> str:
-    """'3 h', '45 min', '4 h 30 min' (seconds only when under a minute)."""
-    seconds = round(amount.total_seconds())
-    if seconds < 60:
-        return f"{seconds} s"
-    hours, minutes = divmod(round(seconds / 60), 60)
-    if hours and minutes:
-        return f"{hours} h {minutes} min"
-    return f"{hours} h" if hours else f"{minutes} min"
-
-
-def _business(amount: timedelta) -> str:
-    hours, rest = divmod(amount, timedelta(hours=1))
-    if not rest and hours:
-        return f"{hours} business hour{'s' * (hours != 1)}"
-    return f"{_span(amount)} of business time"
-
-
-def _skipped(closed: list[tuple[date, str]], idle: list[date]) -> list[str]:
-    parts = []
-    if 0 < len(closed) <= 3:
-        parts += [f"{_day(d)} ({name}) skipped" for d, name in closed]
-    elif closed:
-        first, last = closed[0][0], closed[-1][0]
-        parts.append(f"{len(closed)} closed days skipped ({_day(first)} to {_day(last)})")
-    if idle:
-        parts.append(f"{len(idle)} non-working day{'s' * (len(idle) != 1)} skipped")
-    return parts

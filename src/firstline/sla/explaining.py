@@ -1,7 +1,7 @@
 """The "why is it due then" sentence of an SLA target, in the reader's language.
 
-business_time.Explanation holds the facts (and an English `sentence()` for the pure module's
-own tests); this renders them with gettext, for the ticket page and the API.
+business_time.Explanation holds the facts; this renders them with gettext, for the ticket
+page and the API (and, in English, for the business-time tests).
 """
 
 from datetime import date, datetime, timedelta

@@ -786,22 +786,17 @@ def _next_tier_finder():
         .prefetch_related("organizations")
         .order_by("tier", "name", "pk")
     )
-    served = {g.pk: {o.pk for o in g.organizations.all()} for g in groups}
     by_pk = {g.pk: g for g in groups}
     found: dict[tuple[int, int | None], Group | None] = {}
 
     def next_group(ticket: Ticket) -> Group | None:
-        key = (ticket.group.tier if ticket.group else 0, ticket.organization_id)
-        if key not in found:
-            found[key] = next(
-                (
-                    g
-                    for g in groups
-                    if g.tier > key[0] and (not served[g.pk] or key[1] in served[g.pk])
-                ),
-                None,
+        tier, organization_id = ticket.group.tier if ticket.group else 0, ticket.organization_id
+        if (tier, organization_id) not in found:
+            organization = Organization(pk=organization_id) if organization_id else None
+            found[tier, organization_id] = next(
+                (g for g in groups if g.tier > tier and g.serves(organization)), None
             )
-        return found[key]
+        return found[tier, organization_id]
 
     return by_pk, next_group
 
