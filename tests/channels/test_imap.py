@@ -27,6 +27,7 @@ from firstline.channels.models import InboundMessage, Mailbox
 from firstline.channels.services import create_mailbox
 from firstline.tickets.models import Ticket
 
+from .. import markers
 from . import imap_server as dovecot
 
 pytestmark = pytest.mark.django_db
@@ -423,13 +424,8 @@ def test_a_second_poller_in_the_middle_of_a_poll_changes_nothing(
     assert account.raws("Processed") == sorted(raws)
 
 
-# Real threads need a database that makes concurrent writers wait: SQLite's shared in-memory
-# test database fails them at once ("database table is locked"); the file database of a real
-# SQLite deployment queues them (IMMEDIATE transactions, busy timeout).
-needs_concurrent_writers = pytest.mark.skipif(
-    connection.vendor == "sqlite",
-    reason="threads writing at once need PostgreSQL (SQLite's in-memory test database fails "
-    "lock waits); the same-thread interleavings above cover SQLite",
+needs_concurrent_writers = markers.needs_concurrent_writers(
+    "the same-thread interleavings above cover SQLite"
 )
 
 

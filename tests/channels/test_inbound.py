@@ -21,6 +21,7 @@ from firstline.tickets.models import (
     TicketParticipant,
 )
 
+from .. import markers
 from ..factories import CategoryFactory, GroupFactory
 
 pytestmark = pytest.mark.django_db
@@ -380,11 +381,7 @@ def test_messages_left_waiting_are_enqueued_again(mailbox, django_capture_on_com
 
 # --- Batches, several workers ------------------------------------------------------------------
 
-needs_concurrent_writers = pytest.mark.skipif(
-    connection.vendor == "sqlite",
-    reason="threads writing at once need PostgreSQL (SQLite's in-memory test database fails "
-    "lock waits)",
-)
+needs_concurrent_writers = markers.needs_concurrent_writers()
 
 
 @pytest.fixture

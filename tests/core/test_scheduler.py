@@ -6,6 +6,8 @@ import time_machine
 
 from firstline.core import scheduler
 
+from .. import markers
+
 pytestmark = pytest.mark.django_db(transaction=True)
 
 JOB = scheduler.Job("test_job", timedelta(minutes=1), "unused")
@@ -29,6 +31,7 @@ def test_tick_enqueues_only_what_is_due():
     assert started == [JOB]
 
 
+@markers.needs_concurrent_writers("the claims one after the other above cover SQLite")
 def test_racing_workers_start_a_tick_once():
     scheduler.claim(JOB, T0)  # the row exists; the next tick is due at T0 + 1 min
     tick_time = T0 + timedelta(minutes=2)

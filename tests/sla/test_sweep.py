@@ -15,6 +15,7 @@ from firstline.sla.models import SlaEvent, TicketSla
 from firstline.tickets import services as ticket_services
 from firstline.tickets.models import Priority, TicketEvent
 
+from .. import markers
 from ..factories import AgentFactory
 from .conftest import STANDARD, sh, sla_of
 
@@ -189,10 +190,8 @@ def test_a_sweep_that_finds_the_event_already_inserted_does_nothing(
     assert sla_of(ticket).fired & 2  # marked as acted on, so it is not looked at again
 
 
-needs_concurrent_writers = pytest.mark.skipif(
-    connection.vendor == "sqlite",
-    reason="threads writing at once need PostgreSQL (SQLite's in-memory test database fails "
-    "lock waits); the sequential race above covers SQLite",
+needs_concurrent_writers = markers.needs_concurrent_writers(
+    "the sequential race above covers SQLite"
 )
 
 
