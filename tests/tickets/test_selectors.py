@@ -65,3 +65,47 @@ def test_invisible_and_missing_tickets_look_the_same(desk, tickets):
 def test_inactive_users_see_nothing(desk, tickets):
     desk.alice.is_active = False
     assert numbers(desk.alice) == set()
+
+
+def _parts(user) -> list[set[int]]:
+    return [set(p.values_list("pk", flat=True)) for p in selectors.visible_parts(user)]
+
+
+def test_visible_parts_split_exactly_what_a_user_sees(desk, tickets, new_ticket):
+    *_, in_l2 = tickets
+    # An L2 agent who asked for help themselves and still holds a ticket that moved on to L3
+    # (a group they have left): their group, their request and their assignment.
+    own_request = new_ticket(requester=desk.l2_agent)
+    desk.l3.members.add(desk.l2_agent)
+    services.escalate_ticket(actor=desk.supervisor, ticket=in_l2, reason="r", channel="web")
+    services.update_ticket(
+        actor=desk.supervisor, ticket=in_l2, channel="web", assignee=desk.l2_agent
+    )
+    desk.l3.members.remove(desk.l2_agent)
+    in_l2_again = new_ticket(requester=desk.carol)
+    services.escalate_ticket(actor=desk.supervisor, ticket=in_l2_again, reason="r", channel="web")
+    users = [desk.alice, desk.acme_manager, desk.l1_agent, desk.l2_agent, desk.supervisor]
+    for user in users:
+        parts = _parts(user)
+        assert set().union(*parts) == numbers(user), user.username
+        assert sum(len(p) for p in parts) == len(numbers(user)), "parts overlap"
+    assert numbers(desk.l2_agent) == {own_request.pk, in_l2.pk, in_l2_again.pk}
+    assert [len(p) for p in _parts(desk.l2_agent)] == [1, 2]
+
+
+def test_tickets_in_groups_and_assigned_match_visible_tickets(desk, tickets):
+    alice, bob, carol, in_l2 = tickets
+    in_l1 = {alice.pk, bob.pk, carol.pk}
+    ids = lambda qs: set(qs.values_list("pk", flat=True))  # noqa: E731
+    assert ids(selectors.tickets_in_groups(desk.l1_agent, [desk.l1.pk])) == in_l1
+    # a group the agent is not in: only what they would see anyway (nothing here)
+    assert ids(selectors.tickets_in_groups(desk.l1_agent, [desk.l2.pk])) == set()
+    assert ids(selectors.tickets_in_groups(desk.supervisor, [desk.l2.pk])) == {in_l2.pk}
+    assert ids(selectors.tickets_in_groups(desk.alice, [desk.l1.pk])) == {alice.pk}
+    services.update_ticket(
+        actor=desk.supervisor, ticket=in_l2, channel="web", assignee=desk.l2_agent
+    )
+    assert ids(selectors.tickets_assigned_to(desk.l2_agent)) == {in_l2.pk}
+    desk.l2_agent.is_active = False
+    assert ids(selectors.tickets_assigned_to(desk.l2_agent)) == set()
+    assert ids(selectors.tickets_in_groups(desk.l2_agent, [desk.l2.pk])) == set()

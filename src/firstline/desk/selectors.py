@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy
 from firstline.accounts.models import STAFF_ROLES, Group, Organization, User
 from firstline.accounts.selectors import users_for
 from firstline.core.errors import NotFound
-from firstline.sla.models import Target
+from firstline.sla.models import Target, TicketSla
 from firstline.tickets import selectors as ticket_selectors
 from firstline.tickets.lifecycle import ACTIVE_STATUSES
 from firstline.tickets.models import Category, Status, Ticket
@@ -38,21 +38,10 @@ def user_groups(user: User) -> list[Group]:
             groups = list(Group.objects.filter(is_active=True).order_by("tier", "name"))
         else:
             member_of = list(user.support_groups.order_by("tier", "name"))
-            user._desk_member_of = [g.pk for g in member_of]
+            user._member_group_ids = [g.pk for g in member_of]
             groups = [g for g in member_of if g.is_active]
         user._desk_groups = groups
     return groups
-
-
-def _indexed(user: User, tickets: QuerySet[Ticket]) -> QuerySet[Ticket]:
-    """The same tickets: visible_tickets() already keeps an agent's groups, own and requested
-    tickets, but through a subquery of their groups, which the database cannot match with
-    the (group, status) index. Spelling the group ids out again lets it, on large desks."""
-    if user.sees_all_tickets or not user.is_agent:
-        return tickets
-    user_groups(user)
-    member_of = user._desk_member_of
-    return tickets.filter(Q(group__in=member_of) | Q(assignee=user) | Q(requester=user))
 
 
 def resolve_queue(user: User, key: str) -> Queue:
@@ -66,15 +55,33 @@ def resolve_queue(user: User, key: str) -> Queue:
 
 
 def queue_tickets(user: User, queue: Queue, filters) -> QuerySet[Ticket]:
-    tickets = _indexed(user, ticket_selectors.list_tickets(user, filters))
     if queue.key == "mine":
-        return tickets.filter(assignee=user)
-    if queue.key == "unassigned":
+        tickets = ticket_selectors.tickets_assigned_to(user)
+    elif queue.key == "unassigned":
         mine = [g.pk for g in user_groups(user)]
-        return tickets.filter(assignee__isnull=True, group__in=mine)
-    if queue.group is not None:
-        return tickets.filter(group=queue.group)
-    return tickets
+        tickets = ticket_selectors.tickets_in_groups(user, mine).filter(assignee__isnull=True)
+    elif queue.group is not None:
+        tickets = ticket_selectors.tickets_in_groups(user, [queue.group.pk])
+    else:
+        tickets = ticket_selectors.visible_tickets(user)
+    return ticket_selectors.filter_tickets(user, tickets, filters)
+
+
+def _unresolved_counts(user: User, **counts) -> list[dict]:
+    """Counts of the user's visible unresolved tickets per status and group, one part of
+    visible_parts() after the other in one UNION ALL query. Each part reads the work index
+    (status, group, assignee...) alone, in its order (so SQLite needs no sorting either).
+    A group can appear in several rows: callers add them up."""
+    user_groups(user)  # reads the member groups once, for the parts too
+    parts = [
+        part.filter(status__in=ACTIVE_STATUSES)
+        .order_by()
+        .values("status", "group")
+        .annotate(**counts)
+        .values("status", "group", *counts)
+        for part in ticket_selectors.visible_parts(user)
+    ]
+    return list(parts[0].union(*parts[1:], all=True) if len(parts) > 1 else parts[0])
 
 
 def queue_counts(
@@ -88,18 +95,15 @@ def queue_counts(
             (r.group.pk if r.group else None, r.total, r.mine, r.unassigned) for r in rows
         ]
     else:
-        active = _indexed(user, ticket_selectors.visible_tickets(user))
-        per_group_rows = (
-            active.filter(status__in=ACTIVE_STATUSES)
-            .order_by()
-            .values_list("group")
-            .annotate(
+        per_group_rows = [
+            (r["group"], r["n"], r["mine"], r["unassigned"])
+            for r in _unresolved_counts(
+                user,
                 n=Count("pk"),
                 mine=Count("pk", filter=Q(assignee=user)),
                 unassigned=Count("pk", filter=Q(assignee__isnull=True)),
             )
-            .values_list("group", "n", "mine", "unassigned")
-        )
+        ]
     mine_groups = {g.pk for g in groups}
     totals = {"mine": 0, "unassigned": 0, "all": 0}
     per_group: dict[int, int] = {}
@@ -108,7 +112,7 @@ def queue_counts(
         totals["mine"] += mine
         if group_id in mine_groups:
             totals["unassigned"] += unassigned
-            per_group[group_id] = n
+            per_group[group_id] = per_group.get(group_id, 0) + n
     totals.update({f"group-{g.slug}": per_group.get(g.pk, 0) for g in groups})
     return totals
 
@@ -118,7 +122,22 @@ def page_of(tickets: QuerySet[Ticket], order: list, bottom: int, top: int) -> Qu
     are chosen by a narrow subquery first, so that the related rows (requester, SLA,
     organization...) are joined for the 50 rows shown, not for every ticket of the queue."""
     chosen = tickets.order_by(*order).values("pk")[bottom:top]
-    return tickets.filter(pk__in=chosen).order_by(*order)
+    return (
+        tickets.filter(pk__in=chosen)
+        .order_by(*order)
+        .select_related(None)
+        .select_related("requester", "assignee", "organization", "sla")
+        .only(*ROW_FIELDS)
+    )
+
+
+# What a queue row shows (desk/rows.py): not the description, passwords or SLA pauses.
+_PERSON = ("username", "first_name", "last_name")
+ROW_FIELDS = [
+    *("subject", "status", "priority", "updated_at", "organization__name"),
+    *(f"{who}__{name}" for who in ("requester", "assignee") for name in _PERSON),
+    *(f"sla__{f.name}" for f in TicketSla._meta.concrete_fields if f.name != "pauses"),
+]
 
 
 def saved_filters(user: User) -> QuerySet[SavedFilter]:
@@ -243,17 +262,12 @@ def ticket_counts(user: User, now) -> list[CountsRow]:
         if i + 1 < len(AGE_BUCKETS):
             newer &= Q(created_at__gt=now - timedelta(days=AGE_BUCKETS[i + 1][1]))
         ages[key] = Count("pk", filter=newer)
-    rows = (
-        _indexed(user, ticket_selectors.visible_tickets(user))
-        .filter(status__in=ACTIVE_STATUSES)
-        .order_by()
-        .values("group", "status")
-        .annotate(
-            n=Count("pk"),
-            mine=Count("pk", filter=Q(assignee=user)),
-            unassigned=Count("pk", filter=Q(assignee__isnull=True)),
-            **ages,
-        )
+    rows = _unresolved_counts(
+        user,
+        n=Count("pk"),
+        mine=Count("pk", filter=Q(assignee=user)),
+        unassigned=Count("pk", filter=Q(assignee__isnull=True)),
+        **ages,
     )
     per_group: dict[int | None, CountsRow] = {}
     for row in rows:

@@ -61,3 +61,7 @@ def lighten(filter_form, bulk_form) -> None:
     assignee.widget = FastSelect(attrs=assignee.widget.attrs, head=head, html=options["agent"])
     _use(bulk_form.fields["assignee"], options["agent"])
     _use(bulk_form.fields["group"], options["group"])
+    for form in (filter_form, bulk_form):  # the short fixed lists: no template per <option>
+        for field in form.fields.values():
+            if type(field.widget) is forms.Select:
+                field.widget = FastSelect(attrs=field.widget.attrs, head=field.choices)

@@ -138,6 +138,12 @@ class Ticket(models.Model):
             models.Index(fields=["organization", "-id"], name="ticket_org_idx"),
             models.Index(fields=["requester", "-id"], name="ticket_requester_idx"),
             models.Index(fields=["created_at"], name="ticket_created_idx"),
+            # Queues and counts of unresolved work read this index alone (no table rows):
+            # status and group narrow it, the rest is what they count and sort by.
+            models.Index(
+                fields=["status", "group", "assignee", "priority", "created_at", "id"],
+                name="ticket_work_idx",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -79,7 +79,7 @@ def queue(request, key):
     form = QueueFilterForm(request.GET, user=user, auto_id="filter_%s")
     form.is_valid()  # invalid filters are shown with their errors and left out
     filters, sort = form.filters(), form.sort_key()
-    tickets = selectors.queue_tickets(user, current, filters).select_related("sla")
+    tickets = selectors.queue_tickets(user, current, filters)
     order = sort_order(sort)
     paginator = Paginator(tickets.order_by(*order), PAGE_SIZE)
     sidebar = None
