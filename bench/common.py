@@ -241,7 +241,12 @@ def _seeded_pg_template(fingerprint: str, tickets: int, workdir: Path, index: bo
         ).fetchall():
             conn.execute(f'DROP DATABASE "{stale}" WITH (FORCE)')  # an older seeder's data
     recreate_pg_database(template)
-    how = _seed(f"postgres://postgres@127.0.0.1:5432/{template}", tickets, workdir, index)
+    url = f"postgres://postgres@127.0.0.1:5432/{template}"
+    how = _seed(url, tickets, workdir, index)
+    # A desk that has been running for a while has been vacuumed by autovacuum: its
+    # visibility map lets queues and counts read their index alone (index-only scans).
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("VACUUM (ANALYZE)")
     with psycopg.connect(PG_MAINTENANCE_URL, autocommit=True, connect_timeout=5) as conn:
         conn.execute(f"COMMENT ON DATABASE \"{template}\" IS 'complete'")
     return how
