@@ -24,7 +24,7 @@ from django.utils.translation import override
 
 from firstline.accounts.models import Group, Organization, User
 from firstline.core import clock
-from firstline.core.bulk import insert_rows, update_rows
+from firstline.core.bulk import insert_one, insert_rows, update_rows
 from firstline.core.errors import Conflict, InvalidInput, NotAllowed
 from firstline.tickets.models import (
     Category,
@@ -499,7 +499,7 @@ def track_new_ticket(*, ticket: Ticket) -> None:
     _refresh(sla, selection.rule, config.calendar(selection.calendar_id))
     # One INSERT, no read first. If a receiver that ran first changed the ticket, its clock
     # was started then (`_start_late`), from the changed ticket: that row stays.
-    TicketSla.objects.bulk_create([sla], ignore_conflicts=True)
+    insert_one(sla, ignore_conflicts=True)
 
 
 def _new_sla(ticket: Ticket, selection: sla_config.Selection) -> TicketSla:

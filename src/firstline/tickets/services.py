@@ -17,7 +17,7 @@ from django.utils.translation import pgettext_lazy
 
 from firstline.accounts.models import Group, Organization, User
 from firstline.core import clock, revisions
-from firstline.core.bulk import insert_rows, update_rows
+from firstline.core.bulk import insert_one, insert_rows, update_rows
 from firstline.core.errors import Conflict, InvalidInput, NotAllowed, PayloadTooLarge
 
 from . import lifecycle, signals
@@ -80,7 +80,7 @@ def _display(field: str, value) -> str:
     return str(value)
 
 
-def _record(
+def _new_event(
     ticket: Ticket,
     *,
     actor: User | None,
@@ -92,7 +92,7 @@ def _record(
     new: str = "",
     note: str = "",
 ) -> TicketEvent:
-    return TicketEvent.objects.create(
+    return TicketEvent(
         ticket=ticket,
         actor=actor,
         channel=channel,
@@ -104,6 +104,13 @@ def _record(
         is_public=public,
         created_at=clock.now(),
     )
+
+
+def _record(ticket: Ticket, **entry) -> TicketEvent:
+    """Appends an entry (see `_new_event`) to the ticket's history."""
+    event = _new_event(ticket, **entry)
+    insert_one(event)
+    return event
 
 
 def _lock(ticket: Ticket, expected_version: int | None = None) -> Ticket:
@@ -302,7 +309,7 @@ def create_ticket(
     if assignee is not None:
         _check_assignee(assignee, group)
     now = clock.now()
-    ticket = Ticket.objects.create(
+    ticket = Ticket(
         subject=_check_text("subject", subject, max_length=255),
         description=description or "",
         status=Status.OPEN if assignee else Status.NEW,
@@ -316,9 +323,12 @@ def create_ticket(
         created_at=now,
         updated_at=now,
     )
+    created = _new_event(
+        ticket, actor=actor or requester, channel=channel, kind=EventKind.CREATED, public=True
+    )
+    insert_one(ticket, then=created)  # one statement on PostgreSQL
     if tags:
         ticket.tags.set(_tags(tags))
-    _record(ticket, actor=actor or requester, channel=channel, kind=EventKind.CREATED, public=True)
     signals.ticket_created.send(sender=Ticket, ticket=ticket, actor=actor)
     if assignee is not None:
         signals.ticket_assigned.send(sender=Ticket, ticket=ticket, assignee=assignee, actor=actor)
