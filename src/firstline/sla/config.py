@@ -10,10 +10,10 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, time
 
-from django.db import connection
 from django.db.models.signals import post_save
 from django.dispatch import receiver
 
+from firstline.core import revisions
 from firstline.tickets.models import Category
 
 from . import business_time as bt
@@ -181,15 +181,13 @@ class Config:
 
 _lock = threading.Lock()
 _cached: dict[str, Config] = {}
+REVISION = "sla"  # its token in core's revisions; ConfigRevision keeps when it last changed
 
 
 def current_token() -> str | None:
-    """Read for every ticket change, so without the ORM's cost: one row by its index."""
-    table = ConfigRevision._meta.db_table
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT token FROM {table} ORDER BY id LIMIT 1")
-        row = cursor.fetchone()
-    return str(row[0]) if row and row[0] else None
+    """Read for every ticket change: with the other revisions (core/revisions.py), so that a
+    request checks all its configuration with one query. None: never configured."""
+    return revisions.tokens().get(REVISION)
 
 
 def current() -> Config:
@@ -304,6 +302,7 @@ def bump() -> None:
     updated = ConfigRevision.objects.filter(pk=1).update(token=uuid.uuid4(), changed_at=clock.now())
     if not updated:
         ConfigRevision.objects.get_or_create(pk=1)
+    revisions.bump(REVISION)
 
 
 @receiver(post_save, sender=Category)
