@@ -9,10 +9,11 @@ page. The markup is what the template rendered before (tests/desk/test_views.py 
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
+from html import escape  # what django.utils.html.escape does, without its lazy-text wrapper
 
 from django.urls import reverse
 from django.utils import formats, timezone
-from django.utils.html import escape
+from django.utils.dateformat import DateFormat
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.timesince import TIME_STRINGS, timesince
 from django.utils.translation import get_language
@@ -49,6 +50,8 @@ class _Page:
     statuses: dict[str, str]
     priorities: dict[int, tuple[str, str]]
     select: str
+    long_date: str  # the language's date formats, looked up once
+    short_date: str
     overdue: str
     left: str
     paused: str
@@ -63,6 +66,8 @@ class _Page:
             statuses={s.value: escape(s.label) for s in Status},
             priorities={p.value: (p.key, escape(p.label)) for p in Priority},
             select=_("Select ticket #%(n)s"),
+            long_date=formats.get_format("DATETIME_FORMAT"),
+            short_date=formats.get_format("SHORT_DATETIME_FORMAT"),
             overdue=_("%(t)s overdue"),
             left=_("%(t)s left"),
             paused=escape(sla_state("paused")),
@@ -103,7 +108,7 @@ def _sla_badge(ticket: Ticket, page: _Page) -> str:
             words = page.overdue % {"t": _ago(due, page.now)}
         else:
             words = page.left % {"t": _ago(page.now, due)}
-        title = formats.date_format(timezone.localtime(due), "SHORT_DATETIME_FORMAT")
+        title = DateFormat(timezone.localtime(due)).format(page.short_date)
         return f'<span class="badge sla-{state}" title="{escape(title)}">{escape(words)}</span>'
     if sla.paused_since:
         return f'<span class="badge sla-paused">{page.paused}</span>'
@@ -112,10 +117,10 @@ def _sla_badge(ticket: Ticket, page: _Page) -> str:
 
 def _row(ticket: Ticket, page: _Page) -> str:
     under = [escape(ticket.organization.name) if ticket.organization else ""]
-    under += [f" · {escape(tag.name)}" for tag in ticket.tags.all()]
+    under += [f" · {escape(tag.name)}" for tag in ticket.tag_list]
     priority, priority_label = page.priorities[ticket.priority]
     assignee = ticket.assignee.display_name if ticket.assignee else "—"
-    updated = formats.localize(timezone.localtime(ticket.updated_at))
+    updated = DateFormat(timezone.localtime(ticket.updated_at)).format(page.long_date)
     return ROW.format(
         pk=ticket.pk,
         select=escape(page.select % {"n": ticket.pk}),

@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.core.cache import cache
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Prefetch, Q, QuerySet
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -14,7 +14,7 @@ from firstline.core.errors import NotFound
 from firstline.sla.models import Target, TicketSla
 from firstline.tickets import selectors as ticket_selectors
 from firstline.tickets.lifecycle import ACTIVE_STATUSES
-from firstline.tickets.models import Category, Status, Ticket
+from firstline.tickets.models import Category, Status, Tag, Ticket
 
 from .models import Notification, SavedFilter
 
@@ -128,6 +128,8 @@ def page_of(tickets: QuerySet[Ticket], order: list, bottom: int, top: int) -> Qu
         .select_related(None)
         .select_related("requester", "assignee", "organization", "sla")
         .only(*ROW_FIELDS)
+        .prefetch_related(None)
+        .prefetch_related(Prefetch("tags", Tag.objects.only("name"), to_attr="tag_list"))
     )
 
 
