@@ -3,7 +3,11 @@ into threaded tickets by `firstline worker` processes, on a throwaway database.
 
 Two figures: the HTTP intake rate (messages/s answered 202 by the endpoint, sent from a few
 concurrent keep-alive connections) and the end-to-end rate (messages/s from the first POST
-until no InboundMessage is left "received"). Then it checks that everything arrived, nothing
+until no InboundMessage is left "received"). Where the time went: CPU seconds of the server,
+the workers, PostgreSQL's backends for the run's database, the clients and the whole machine
+(others' processes too), how long the workers waited for a CPU, and every second the messages
+stored and processed so far (Linux /proc; the machine is shared, so these say more than the
+rates do). Then it checks that everything arrived, nothing
 was quarantined and every reply landed on its thread's ticket, and profiles the processing of
 300 messages in-process as a worker's task does (inbound.process_waiting: claimed in batches,
 no task queue; cProfile, top functions by cumulative time).
@@ -16,6 +20,7 @@ labelled "GB2312" as Chinese Outlook sends them), and about 1% are auto-replies
 
 Usage: .venv/bin/python bench/email_ingest.py [--messages N] [--postgres] [--workers W]
                                                [--clients C] [--web-workers P]
+                                               [--pg-database NAME]
 """
 
 import argparse
@@ -58,8 +63,13 @@ from common import (
 )
 
 HOST = "127.0.0.1"
-PG_DATABASE = "firstline_bench_email"
-PG_URL = f"postgres://postgres@{HOST}:5432/{PG_DATABASE}"
+PG_DATABASE = "firstline_bench_email"  # --pg-database names another (a throwaway, dropped)
+
+
+def pg_url(database: str = PG_DATABASE) -> str:
+    return f"postgres://postgres@{HOST}:5432/{database}"
+
+
 MAILBOX = "support@firstline.test"
 TARGET_PER_S = 300  # end-to-end, from the issue
 SEED = 20261127
@@ -561,7 +571,7 @@ def _root_subject(mail: Mail) -> str:
 # --- Processes -----------------------------------------------------------------------------------
 
 
-def child_env(data_dir: Path, postgres: bool) -> dict:
+def child_env(data_dir: Path, postgres: str | None) -> dict:
     env = dict(os.environ, FIRSTLINE_DATA_DIR=str(data_dir), DEBUG="false", LOG_LEVEL="WARNING")
     env.update(SECRET_KEY="bench-only-secret-key-" + "x" * 40, ALLOWED_HOSTS=HOST)
     env.update(EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend")
@@ -569,7 +579,7 @@ def child_env(data_dir: Path, postgres: bool) -> dict:
     for name in ("DATABASE_URL", "TASKS_BACKEND_CLASS", "MEDIA_ROOT"):
         env.pop(name, None)
     if postgres:
-        env["DATABASE_URL"] = PG_URL
+        env["DATABASE_URL"] = pg_url(postgres)
     return env
 
 
@@ -625,11 +635,12 @@ def wait_workers(workers: list[subprocess.Popen], logs: list[Path]) -> None:
 class Database:
     """A plain connection from this process, to watch the queue drain without Django."""
 
-    def __init__(self, postgres: bool, workdir: Path):
+    def __init__(self, postgres: str | None, workdir: Path):
+        self.database = postgres
         if postgres:
             import psycopg
 
-            self.conn = psycopg.connect(PG_URL, autocommit=True, connect_timeout=5)
+            self.conn = psycopg.connect(pg_url(postgres), autocommit=True, connect_timeout=5)
         else:
             import sqlite3
 
@@ -645,8 +656,124 @@ class Database:
         ).fetchone()
         return int(row[0]), int(row[1])
 
+    def backend_pids(self) -> list[int]:
+        """PostgreSQL's processes serving the benchmark's database (not this connection)."""
+        if self.database is None:
+            return []
+        rows = self.conn.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+            [self.database],
+        ).fetchall()
+        return [row[0] for row in rows]
+
     def close(self) -> None:
         self.conn.close()
+
+
+# --- Where the CPU time goes (Linux /proc; elsewhere the figures are zero) ----------------------
+
+_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def _proc_stat(pid: int) -> tuple[int, float] | None:
+    """(parent pid, CPU seconds so far) of a live process, None when it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except OSError:
+        return None
+    return int(fields[1]), (int(fields[11]) + int(fields[12])) / _TICKS
+
+
+def tree_pids(root: int) -> list[int]:
+    """A process and its live descendants (gunicorn's worker processes)."""
+    parents = {}
+    for entry in Path("/proc").iterdir() if Path("/proc/self/stat").exists() else ():
+        if entry.name.isdigit() and (stat := _proc_stat(int(entry.name))) is not None:
+            parents[int(entry.name)] = stat[0]
+    found, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        if pid in parents or pid == root:
+            found.append(pid)
+            todo += [child for child, parent in parents.items() if parent == pid]
+    return found
+
+
+def tree_cpu(root: int) -> float:
+    """CPU seconds of a process and its live descendants."""
+    return sum(stat[1] for pid in tree_pids(root) if (stat := _proc_stat(pid)) is not None)
+
+
+def tree_waiting(root: int) -> float:
+    """Seconds the threads of a process and its descendants were ready to run but waited for
+    a CPU (/proc/<pid>/task/<tid>/schedstat): starved, as opposed to blocked or idle."""
+    total = 0
+    for pid in tree_pids(root):
+        for task in Path(f"/proc/{pid}/task").glob("*/schedstat"):
+            try:
+                total += int(task.read_text().split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+    return total / 1e9
+
+
+def _machine_busy() -> float:
+    """CPU seconds all processes of the machine spent so far (ours and anyone else's)."""
+    try:
+        fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    except (OSError, ValueError):
+        return 0.0
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)
+    return (sum(fields[:8]) - idle) / _TICKS
+
+
+class CpuMeter:
+    """CPU seconds spent by the web server, the workers, PostgreSQL's backends serving the
+    benchmark's database, and this process (the HTTP clients), between two readings."""
+
+    def __init__(self, server, workers, db: "Database"):
+        self.server, self.workers, self.db = server, workers, db
+
+    def read(self) -> dict:
+        backends = {pid: stat[1] for pid in self.db.backend_pids() if (stat := _proc_stat(pid))}
+        return {
+            "server": tree_cpu(self.server.pid),
+            "workers": sum(tree_cpu(w.pid) for w in self.workers),
+            "postgres": backends,  # per backend: one that started since counts from zero
+            "client": time.process_time(),
+            "machine": _machine_busy(),
+            "workers_waited": sum(tree_waiting(w.pid) for w in self.workers),
+        }
+
+    @staticmethod
+    def spent(before: dict, after: dict) -> dict[str, float]:
+        names = ("server", "workers", "client", "machine", "workers_waited")
+        spent = {k: after[k] - before[k] for k in names}
+        spent["postgres"] = sum(
+            cpu - before["postgres"].get(pid, 0.0) for pid, cpu in after["postgres"].items()
+        )
+        return {k: round(v, 2) for k, v in spent.items()}
+
+
+class Progress(threading.Thread):
+    """Every `interval` seconds: (seconds since start, stored, processed), from its own
+    connection, to show how intake and processing overlap."""
+
+    def __init__(self, database: str | None, workdir: Path, interval: float = 1.0):
+        super().__init__(name="progress", daemon=True)
+        self.database, self.workdir, self.interval = database, workdir, interval
+        self.samples: list[tuple[float, int, int]] = []
+        self.stop = threading.Event()
+
+    def run(self) -> None:
+        db, began = Database(self.database, self.workdir), time.perf_counter()
+        try:
+            while not self.stop.wait(self.interval):
+                stored, received = db.counts()
+                seconds = round(time.perf_counter() - began, 1)
+                self.samples.append((seconds, stored, stored - received))
+        finally:
+            db.close()
 
 
 # --- The client ----------------------------------------------------------------------------------
@@ -861,7 +988,8 @@ def measure(args, workdir: Path) -> dict:
         f" ({sum(len(m.raw) for m in mails) / len(mails) / 1024:.1f} KB average)",
         flush=True,
     )
-    env = child_env(workdir, args.postgres)
+    database = args.pg_database if args.postgres else None
+    env = child_env(workdir, database)
     load_before = os.getloadavg()[0]
     token = prepare_database(env)
     port = free_port()
@@ -874,14 +1002,21 @@ def measure(args, workdir: Path) -> dict:
     workers: list[subprocess.Popen] = []
     db = None
     try:
-        db = Database(args.postgres, workdir)
+        db = Database(database, workdir)
         wait_healthy(server, HOST, port, server_log, STARTUP_TIMEOUT)
         workers = [start([FIRSTLINE, "worker"], env, log) for log in worker_logs]
         wait_workers(workers, worker_logs)
+        meter, progress = CpuMeter(server, workers, db), Progress(database, workdir)
         print(f"Posting {len(mails)} messages from {args.clients} clients...", flush=True)
+        cpu_start = meter.read()
+        progress.start()
         intake = post_all(port, token, mails, args.clients)
+        cpu_intake = meter.read()
         print(f"Intake done in {intake.seconds:.1f}s; waiting for the workers...", flush=True)
         seen_done = wait_drained(db, len(mails), workers, worker_logs)
+        cpu_end = meter.read()
+        progress.stop.set()
+        progress.join()
         for worker in workers:
             stop_process(worker)
         found = json.loads(
@@ -914,6 +1049,14 @@ def measure(args, workdir: Path) -> dict:
     print(f"Profiling {PROFILE_MESSAGES} messages in-process...", flush=True)
     prof = profile(env, extra, workdir)
     e2e = drained  # first POST to the last processed_at the workers wrote
+    cpu = {
+        "intake": CpuMeter.spent(cpu_start, cpu_intake),
+        "drain": CpuMeter.spent(cpu_intake, cpu_end),
+        "all": CpuMeter.spent(cpu_start, cpu_end),
+    }
+    cpu_ms = {
+        k: round(1000 * v / len(mails), 2) for k, v in cpu["all"].items() if k != "workers_waited"
+    }
     timeline = deciles(found.pop("processed_times"), intake.started_at)
     e2e_per_s = round(len(mails) / e2e, 1)
     processing = (
@@ -964,6 +1107,9 @@ def measure(args, workdir: Path) -> dict:
         "profile_own": prof["own"],
         "profile_share": prof["share"],
         "profiled_s": prof["profiled_s"],
+        "cpu_seconds": cpu,
+        "cpu_ms_per_message": cpu_ms,
+        "progress": progress.samples,
         "problems": problems,
         "load": f"{load_before:.1f} before, {os.getloadavg()[0]:.1f} after ({os.cpu_count()} CPUs)",
     }
@@ -1005,6 +1151,16 @@ def report(result: dict) -> None:
         " processed)"
     )
     print(f"End-to-end msg/s per tenth of the messages: {result['e2e_timeline']}")
+    print(
+        "CPU seconds (server = firstline serve, workers, postgres = its backends for this"
+        " database, client = this process, machine = every process on the machine, others'"
+        " too; workers_waited = seconds the workers were ready to run but waited for a CPU):"
+        f" {result['cpu_seconds']}; per message, ms: {result['cpu_ms_per_message']}"
+    )
+    print(
+        "Progress (seconds, stored, processed): "
+        + " ".join(f"{t:g}:{a}/{b}" for t, a, b in result["progress"])
+    )
     print(f"Results: {result['by_result']} (expected new/reply/auto: {result['expected']})")
     print(f"Statuses: {result['by_status']}")
     print(
@@ -1041,7 +1197,12 @@ def report(result: dict) -> None:
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--messages", type=int, default=10000, help="messages sent (10000)")
-    parser.add_argument("--postgres", action="store_true", help=f"use {PG_URL}")
+    parser.add_argument("--postgres", action="store_true", help=f"use {pg_url()}")
+    parser.add_argument(
+        "--pg-database",
+        default=PG_DATABASE,
+        help=f"the throwaway PostgreSQL database (created, then dropped; {PG_DATABASE})",
+    )
     parser.add_argument("--workers", type=int, default=2, help="`firstline worker` processes (2)")
     parser.add_argument("--clients", type=int, default=4, help="concurrent HTTP clients (4)")
     parser.add_argument(
@@ -1055,12 +1216,12 @@ def main(argv: list[str] | None = None) -> dict:
     workdir = Path(tempfile.mkdtemp(prefix="firstline-bench-email-"))
     try:
         if args.postgres:
-            recreate_pg_database(PG_DATABASE)
+            recreate_pg_database(args.pg_database)
         result = measure(args, workdir)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
         if args.postgres:
-            recreate_pg_database(PG_DATABASE, drop_only=True)
+            recreate_pg_database(args.pg_database, drop_only=True)
     result["correct"] = "passed" if not result["problems"] else "FAILED"
     report(result)
     emit_result(summary(result))
@@ -1079,7 +1240,8 @@ def _short(share: str) -> str:
 
 def summary(result: dict) -> dict:
     """What run.py collects: the figures, and how to show them."""
-    keep = [k for k in result if k not in ("profile_top", "profile_own", "profile_share")]
+    left_out = ("profile_top", "profile_own", "profile_share", "progress")
+    keep = [k for k in result if k not in left_out]
     out = {k: result[k] for k in keep}
     out["columns"] = [[k, h] for k, h in COLUMNS]
     missed = "met" if result["target_met"] else "missed"
@@ -1093,6 +1255,7 @@ def summary(result: dict) -> dict:
         f" non-202 answers: {result['http_non_202'] or 'none'}",
         f"results: {json.dumps(result['by_result'], sort_keys=True)}",
         f"machine load average (1 min): {result['load']}",
+        f"CPU ms per message (first POST to drained): {result['cpu_ms_per_message']}",
         f"profile ({PROFILE_MESSAGES} messages in-process), share of the time spent under: "
         + ", ".join(_short(line) for line in result["profile_share"][:6]),
         *(f"CHECK FAILED: {problem[:300]}" for problem in result["problems"]),

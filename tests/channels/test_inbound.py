@@ -331,6 +331,20 @@ def test_a_second_delivery_of_the_same_message_id_is_a_duplicate(deliver, mail):
     assert len(acks_to("alice@example.com")) == 1
 
 
+def test_a_new_sender_whose_address_is_someone_elses_username_gets_a_free_one(deliver, mail):
+    from ..factories import RequesterFactory
+
+    RequesterFactory(username="dana@unknown.example", email="someone.else@example.com")
+    RequesterFactory(username="dana@unknown.example-2", email="")
+
+    message = deliver(mail(sender="Dana <Dana@Unknown.example>"))
+
+    assert message.result == "created"
+    requester = message.ticket.requester
+    assert requester.username == "dana@unknown.example-3"
+    assert requester.email == "dana@unknown.example"
+
+
 def test_one_acknowledgement_per_sender_every_ten_minutes(deliver, mail):
     with time_machine.travel(T0, tick=False) as traveller:
         first = deliver(mail(sender="dana@unknown.example", subject="Printer jams"))
@@ -434,15 +448,65 @@ def test_a_batch_turns_every_waiting_message_into_its_own_outcome(mailbox, mail)
     assert not InboundMessage.objects.filter(status=InboundMessage.Status.RECEIVED).exists()
 
 
+def test_a_batch_that_queues_mail_in_several_transactions_asks_for_one_send(
+    mailbox, mail, desk, deferring_tasks, django_capture_on_commit_callbacks
+):
+    people = [desk.alice.email, desk.bob.email, "new.one@unknown.example", "new.two@x.example"]
+    for address in people:  # each new person ends a transaction: three of them here
+        store(mailbox, mail(sender=address, subject=f"Printer of {address}"))
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert inbound.process_waiting() == 4
+
+    assert [len(acks_to(address)) for address in people] == [1, 1, 1, 1]
+    sends = [r for r in deferring_tasks.results if r.task.name == "send_outbox"]
+    assert len(sends) == 1  # once the batch is done, not once per transaction or savepoint
+
+
+def test_replies_in_a_batch_find_their_tickets_with_one_lookup(mailbox, mail, desk):
+    from django.test.utils import CaptureQueriesContext
+
+    for n in (1, 2):
+        store(mailbox, mail(sender=f"p{n}@unknown.example", message_id=f"o{n}@unknown.example"))
+    assert inbound.process_waiting() == 2
+    replies = [
+        store(mailbox, mail(sender="p1@unknown.example", in_reply_to="o1@unknown.example")),
+        store(mailbox, mail(sender="p2@unknown.example", in_reply_to="o2@unknown.example")),
+        store(mailbox, mail(sender="p1@unknown.example", references=["o1@unknown.example"])),
+        # Someone else quoting the Message-ID is no participant: a ticket of their own.
+        store(mailbox, mail(sender="eve@unknown.example", in_reply_to="o2@unknown.example")),
+    ]
+
+    with CaptureQueriesContext(connection) as queries:
+        assert inbound.process_waiting() == 4
+
+    lookups = [
+        q["sql"]
+        for q in queries.captured_queries
+        if q["sql"].startswith("SELECT") and "channels_messagereference" in q["sql"]
+    ]
+    assert len(lookups) == 2  # the batch's, and Eve's, whose match she may not write to
+    tickets = {t.requester.email: t for t in Ticket.objects.select_related("requester")}
+    for reply in replies:
+        reply.refresh_from_db()
+    assert [r.result for r in replies] == ["appended", "appended", "appended", "created"]
+    assert [r.ticket for r in replies] == [
+        tickets["p1@unknown.example"],
+        tickets["p2@unknown.example"],
+        tickets["p1@unknown.example"],
+        tickets["eve@unknown.example"],
+    ]
+
+
 def test_a_message_that_fails_is_quarantined_and_the_batch_goes_on(mailbox, mail, monkeypatch):
     from firstline.channels import thread_matching
 
     find_ticket = thread_matching.find_ticket
 
-    def failing(parsed, sender):
+    def failing(parsed, sender, known=None):
         if parsed.subject == "breaks":
             raise RuntimeError("matching broke")
-        return find_ticket(parsed, sender)
+        return find_ticket(parsed, sender, known)
 
     monkeypatch.setattr(thread_matching, "find_ticket", failing)
     broken = store(mailbox, mail(sender="new.person@unknown.example", subject="breaks"))
@@ -584,9 +648,9 @@ def test_a_reply_looks_again_when_its_original_was_committed_meanwhile(
     reply = store(mailbox, mail(sender="dana@unknown.example", in_reply_to="o1@unknown.example"))
     find_ticket, looks = thread_matching.find_ticket, []
 
-    def first_look_too_early(parsed, sender):  # another worker committed the original just after
+    def first_look_too_early(parsed, sender, known=None):  # the original was committed just after
         looks.append(parsed.message_id)
-        return None if len(looks) == 1 else find_ticket(parsed, sender)
+        return None if len(looks) == 1 else find_ticket(parsed, sender, known)
 
     monkeypatch.setattr(thread_matching, "find_ticket", first_look_too_early)
 

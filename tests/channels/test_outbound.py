@@ -304,6 +304,16 @@ def test_a_rolled_back_change_queues_and_sends_nothing(
     assert smtp_server.received == []
 
 
+def _queue_escalation(ticket, desk):
+    outbound.queue(
+        kind="escalated",
+        ticket=ticket,
+        recipients=[desk.l2_agent.email],
+        language="en",
+        context={"ticket": ticket, "group": desk.l2, "reason": "Hardware"},
+    )
+
+
 def test_one_transaction_queueing_many_messages_starts_one_send(
     new_ticket, desk, django_capture_on_commit_callbacks, monkeypatch
 ):
@@ -315,13 +325,7 @@ def test_one_transaction_queueing_many_messages_starts_one_send(
 
     with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
         for ticket in tickets:
-            outbound.queue(
-                kind="escalated",
-                ticket=ticket,
-                recipients=[desk.l2_agent.email],
-                language="en",
-                context={"ticket": ticket, "group": desk.l2, "reason": "Hardware"},
-            )
+            _queue_escalation(ticket, desk)
     assert len(started) == 1
 
     with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
@@ -365,6 +369,78 @@ def test_a_rolled_back_block_does_not_swallow_the_next_send(
                 context=context,
             )
     assert len(started) == 1
+
+
+def test_transactions_in_one_batch_start_one_send_when_it_ends(
+    new_ticket, desk, django_capture_on_commit_callbacks, monkeypatch
+):
+    from firstline.channels import tasks
+
+    started = []
+    monkeypatch.setattr(tasks, "send_outbox", _CountingTask(started))
+    tickets = [new_ticket(subject=f"Screen {n} flickers") for n in range(3)]
+
+    def queue(ticket):
+        _queue_escalation(ticket, desk)
+
+    with (
+        django_capture_on_commit_callbacks(execute=True) as callbacks,
+        outbound.one_send_at_the_end(),
+    ):
+        with pytest.raises(RuntimeError), transaction.atomic():
+            queue(tickets[0])
+            raise RuntimeError
+        for ticket in tickets:
+            with transaction.atomic(), transaction.atomic():  # a message's savepoint
+                queue(ticket)
+        assert len(callbacks) == 0  # nothing asked for before the batch is done
+    assert len(started) == 1
+
+    with (
+        django_capture_on_commit_callbacks(execute=True),
+        outbound.one_send_at_the_end(),
+        transaction.atomic(),
+    ):
+        pass  # nothing queued: nothing to send
+    assert len(started) == 1
+
+    with django_capture_on_commit_callbacks(execute=True):
+        for ticket in tickets:
+            with transaction.atomic():
+                queue(ticket)
+    assert len(started) == 4  # without it, each transaction asks on its own
+
+
+def test_thread_headers_name_what_came_before_the_message_and_nothing_after(new_ticket, desk):
+    from firstline.channels.models import MessageReference
+
+    ticket = new_ticket()
+    MessageReference.objects.create(message_id="first@mail.example", ticket=ticket, outgoing=False)
+    context = {"ticket": ticket, "group": desk.l2, "reason": "Hardware"}
+
+    def queue():
+        return outbound.queue(
+            kind="escalated",
+            ticket=ticket,
+            recipients=[desk.l2_agent.email],
+            language="en",
+            context=context,
+        )
+
+    earlier, later = queue(), queue()
+    MessageReference.objects.create(message_id="second@mail.example", ticket=ticket, outgoing=False)
+    ack = OutboundMessage.objects.get(kind="ack", ticket=ticket)  # queued with the ticket
+
+    # Received mail counts whenever it came; of ours, only what was queued before.
+    assert outbound.thread_headers(earlier) == {
+        "In-Reply-To": "<second@mail.example>",
+        "References": f"<{ack.message_id}> <first@mail.example> <second@mail.example>",
+    }
+    assert outbound.thread_headers(later)["References"] == (
+        f"<{ack.message_id}> <first@mail.example> <{earlier.message_id}> <second@mail.example>"
+    )
+    other = OutboundMessage.objects.create(kind="ack", subject="s", body="b", message_id="x@y")
+    assert outbound.thread_headers(other) == {}  # no ticket
 
 
 class _CountingTask:

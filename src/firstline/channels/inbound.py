@@ -6,10 +6,11 @@ reason (duplicate, auto-reply, own mail...), or quarantined with the error for a
 Throughput: storing a message is one INSERT, and asks for at most one processing task per
 ENQUEUE_WINDOW (per process). A task claims waiting messages a batch at a time (a lease, so
 that several workers share the work), parses them with no transaction open, reads what they
-share once (mailbox, known senders), and processes them a few per transaction, each in its
-own savepoint. Several workers at once never import one Message-ID twice (a unique
-constraint on processed messages), and a reply waits for the message it answers when that
-one is still being processed elsewhere.
+share once (mailbox, known senders, the received mail they answer), and processes them a few
+per transaction, each in its own savepoint; one task sends the mail the batch queued. Several
+workers at once never import one Message-ID twice (a unique constraint on processed
+messages), and a reply waits for the message it answers when that one is still being
+processed elsewhere.
 """
 
 import hashlib
@@ -21,7 +22,7 @@ from collections import deque
 from datetime import timedelta
 
 from django.core.files.base import ContentFile
-from django.db import IntegrityError, OperationalError, transaction
+from django.db import IntegrityError, OperationalError, connection, transaction
 from django.db.models import F, Q
 from django.db.models.functions import Lower
 from django.utils.translation import gettext as _
@@ -30,11 +31,12 @@ from firstline.accounts import selectors as account_selectors
 from firstline.accounts import services as account_services
 from firstline.accounts.models import User
 from firstline.core import clock
+from firstline.core.bulk import insert_one
 from firstline.core.errors import Conflict, NotAllowed
 from firstline.tickets import services as ticket_services
 from firstline.tickets.models import Channel, Ticket
 
-from . import message_ids, thread_matching
+from . import message_ids, outbound, thread_matching
 from .models import InboundMessage, Mailbox, MessageReference
 from .parsing import Limits, MessageRejected, ParsedMessage, parse_message
 
@@ -60,12 +62,13 @@ def receive_message(
     fields = {"message_id": header_message_id(raw), "mailbox": mailbox, "source": source}
     fields |= {"raw": raw, "sha256": digest, "size": len(raw)}
     fields |= {"imap_uidvalidity": imap_uidvalidity, "imap_uid": imap_uid}
+    message = InboundMessage(**fields)
     try:
         if transaction.get_connection().in_atomic_block:
             with transaction.atomic():  # a savepoint, so that a clash leaves the caller's alone
-                message = InboundMessage.objects.create(**fields)
+                insert_one(message)
         else:  # one INSERT commits on its own: no BEGIN/COMMIT round trips
-            message = InboundMessage.objects.create(**fields)
+            insert_one(message)
         # Stored: an enqueue that fails is logged (requeue_stale makes up for it), not an error.
         transaction.on_commit(schedule_processing, robust=True)
     except IntegrityError:  # another poller stored the same UID a moment ago
@@ -99,14 +102,41 @@ def _adopt_uid(message: InboundMessage, uidvalidity: int | None, uid: int | None
 
 
 def _existing(mailbox, digest, uidvalidity, uid) -> InboundMessage | None:
-    messages = InboundMessage.objects.filter(mailbox=mailbox).defer("raw")
+    def stored():
+        return InboundMessage.objects.filter(mailbox=mailbox).defer("raw")
+
     if uid is not None:
-        found = messages.filter(imap_uidvalidity=uidvalidity, imap_uid=uid).first()
+        found = stored().filter(imap_uidvalidity=uidvalidity, imap_uid=uid).first()
         if found is not None:
             return found
     # Most messages are new: look for the primary key alone, load the row only when found.
-    same_bytes = list(messages.filter(sha256=digest).order_by("pk").values_list("pk")[:1])
-    return messages.get(pk=same_bytes[0][0]) if same_bytes else None
+    with connection.cursor() as cursor:
+        cursor.execute(_SQL.same_bytes, [mailbox.pk, digest])
+        same_bytes = cursor.fetchone()
+    return stored().get(pk=same_bytes[0]) if same_bytes else None
+
+
+class _SQL:
+    """The statements every message runs, written once: building them with the ORM cost more
+    than running them (and, on arrival, as much as the rest of the request). Double-quoted
+    names are what both SQLite and PostgreSQL expect."""
+
+    table = f'"{InboundMessage._meta.db_table}"'
+    same_bytes = f"SELECT id FROM {table} WHERE mailbox_id = %s AND sha256 = %s ORDER BY id LIMIT 1"
+    # _take: the message is now this transaction's (its row locked until the end), or it was
+    # not waiting (no row changed), or a copy was processed (the unique constraint fails).
+    take = (
+        f"UPDATE {table} SET status = %s, attempts = attempts + 1, claimed_until = NULL,"
+        " message_id = %s, sender = %s, subject = %s WHERE id = %s AND status = %s"
+    )
+    finish = (
+        f"UPDATE {table} SET status = %s, result = %s, error = %s, ticket_id = %s,"
+        " comment_id = %s, processed_at = %s WHERE id = %s"
+    )
+    reference = (
+        f'INSERT INTO "{MessageReference._meta.db_table}"'
+        " (message_id, ticket_id, outgoing, sender, created_at) VALUES (%s, %s, %s, %s, %s)"
+    )
 
 
 def _enqueue(message_id: int) -> None:
@@ -190,6 +220,8 @@ def _claim(size: int) -> list[dict]:
     waiting = InboundMessage.objects.filter(status=InboundMessage.Status.RECEIVED).filter(
         Q(claimed_until__isnull=True) | Q(claimed_until__lt=now)
     )
+    if not waiting.exists():  # a plain read: no transaction (SQLite: no write lock) for nothing
+        return []
     with transaction.atomic():
         rows = list(
             waiting.select_for_update(skip_locked=True).order_by("pk").values(*_ROW_FIELDS)[:size]
@@ -236,7 +268,8 @@ class _WaitForOriginal(Exception):
 
 class _Batch:
     """What the messages of a batch share, read once: their mailboxes, the known users among
-    their senders, the organizations of new senders' domains."""
+    their senders, the received mail they refer to, the organizations of new senders'
+    domains."""
 
     def __init__(self, rows: list[dict], parsed: dict[int, ParsedMessage | MessageRejected]):
         mailbox_ids = {row["mailbox_id"] for row in rows}
@@ -260,6 +293,13 @@ class _Batch:
                 .filter(email_lower__in=addresses)
             )
             self.users = {user.email.lower(): user for user in known}
+        references = {
+            reference
+            for p in parsed.values()
+            if isinstance(p, ParsedMessage)
+            for reference in [*p.in_reply_to, *reversed(p.references)][:50]  # as find_ticket
+        }
+        self.references = thread_matching.received_references(references)
         self.organizations: dict[str, object] = {}
         self.new_users: list[str] = []  # created by the message being processed
         self.finished: list[InboundMessage] = []  # handled in this transaction, to record
@@ -289,24 +329,26 @@ def _process_batch(rows: list[dict]) -> int:
     """Parses the messages (no transaction open), then processes them a few per transaction
     (one savepoint each), a reply after the message it answers when both are in the batch.
 
-    Committing a group rather than each message saves a commit, the automation rules' and the
-    outbox's per-transaction work; the group stays short (GROUP_SIZE, GROUP_SECONDS, and it
-    ends with a new user, whom another worker may be about to create too) so that the locks
-    it holds (SQLite's write lock above all) are released often."""
+    Committing a group rather than each message saves a commit and the automation rules'
+    per-transaction work (one task sends the mail of the whole batch); the group stays short
+    (GROUP_SIZE, GROUP_SECONDS, and it ends with a new user, whom another worker may be about
+    to create too) so that the locks it holds (SQLite's write lock above all) are released
+    often."""
     parsed = {row["pk"]: _parse(row["raw"]) for row in rows}
     batch = _Batch(rows, parsed)
     waiting = deque(_originals_first(rows, parsed))
     done = 0
-    while waiting:
-        with transaction.atomic():
-            began, count = time.monotonic(), 0
-            while waiting and count < GROUP_SIZE and time.monotonic() - began < GROUP_SECONDS:
-                row = waiting.popleft()
-                done += _process_one(batch, row, parsed[row["pk"]])
-                count += 1
-                if batch.new_users:
-                    break  # another worker may need that user: commit it now, not later
-            _record_finished(batch)
+    with outbound.one_send_at_the_end():  # the mail the batch queued, sent by one task
+        while waiting:
+            with transaction.atomic():
+                began, count = time.monotonic(), 0
+                while waiting and count < GROUP_SIZE and time.monotonic() - began < GROUP_SECONDS:
+                    row = waiting.popleft()
+                    done += _process_one(batch, row, parsed[row["pk"]])
+                    count += 1
+                    if batch.new_users:
+                        break  # another worker may need that user: commit it now, not later
+                _record_finished(batch)
     if batch.retry:
         _schedule_retry()
     return done
@@ -336,7 +378,10 @@ def _process_one(batch: _Batch, row: dict, parsed: ParsedMessage | MessageReject
     quarantined with the error), or left for a moment (waiting for the message it answers;
     a deadlock or lock timeout with another worker). Returns 1 when it was processed now."""
     batch.new_users = []
-    mine = InboundMessage.objects.filter(pk=row["pk"], status=InboundMessage.Status.RECEIVED)
+
+    def mine():  # rarely needed: not built for every message
+        return InboundMessage.objects.filter(pk=row["pk"], status=InboundMessage.Status.RECEIVED)
+
     try:
         with transaction.atomic():
             message = _take(batch, row, parsed, mine)
@@ -352,7 +397,7 @@ def _process_one(batch: _Batch, row: dict, parsed: ParsedMessage | MessageReject
             log.warning("Inbound message %s will be tried again: %s", row["pk"], exc)
         batch.forget_new_users()
         batch.retry = True
-        mine.update(claimed_until=clock.now() + RETRY_DELAY)
+        mine().update(claimed_until=clock.now() + RETRY_DELAY)
         return 0
     except _Duplicate:
         outcome = {"status": InboundMessage.Status.IGNORED, "result": "duplicate", "error": ""}
@@ -364,7 +409,7 @@ def _process_one(batch: _Batch, row: dict, parsed: ParsedMessage | MessageReject
         outcome = {"status": InboundMessage.Status.QUARANTINED, "result": "error"}
         outcome["error"] = f"{type(exc).__name__}: {exc}"[:2000]
     batch.forget_new_users()
-    mine.update(**_taken_fields(parsed), **outcome, processed_at=clock.now())
+    mine().update(**_taken_fields(parsed), **outcome, processed_at=clock.now())
     return 1
 
 
@@ -392,14 +437,14 @@ def _take(batch: _Batch, row: dict, parsed, mine):
     fields, now = _taken_fields(parsed), clock.now()
     if isinstance(parsed, MessageRejected):
         rejected = {"status": InboundMessage.Status.QUARANTINED, "result": "rejected"}
-        ended = mine.update(**fields, **rejected, error=parsed.reason, processed_at=now)
+        ended = mine().update(**fields, **rejected, error=parsed.reason, processed_at=now)
         return _ENDED if ended else None
     if parsed.message_id and message_ids.is_ours(parsed.message_id):
         ignored = {"status": InboundMessage.Status.IGNORED, "result": "own_mail"}
-        ended = mine.update(**fields, **ignored, processed_at=now)
+        ended = mine().update(**fields, **ignored, processed_at=now)
         return _ENDED if ended else None
     try:
-        taken = mine.update(**fields, status=InboundMessage.Status.PROCESSED)
+        taken = _mark_taken(row["pk"], fields)
     except IntegrityError:
         raise _Duplicate from None
     if not taken:
@@ -412,7 +457,13 @@ def _take(batch: _Batch, row: dict, parsed, mine):
     return message
 
 
-_FINISHED_FIELDS = ["status", "result", "error", "ticket", "comment", "processed_at"]
+def _mark_taken(pk: int, fields: dict) -> int:
+    """1 when the message was waiting and is now taken, 0 when it was not waiting."""
+    status = InboundMessage.Status
+    values = [fields["message_id"], fields["sender"], fields["subject"]]
+    with connection.cursor() as cursor:
+        cursor.execute(_SQL.take, [status.PROCESSED, *values, pk, status.RECEIVED])
+        return cursor.rowcount
 
 
 def _finish(message, status, result, *, ticket=None, comment=None, error="") -> None:
@@ -423,10 +474,17 @@ def _finish(message, status, result, *, ticket=None, comment=None, error="") -> 
 
 
 def _record_finished(batch: _Batch) -> None:
-    """One UPDATE for the messages of the transaction that ended well, before it commits."""
-    if batch.finished:
-        InboundMessage.objects.bulk_update(batch.finished, _FINISHED_FIELDS)
-        batch.finished = []
+    """One statement for the messages of the transaction that ended well, before it commits."""
+    if not batch.finished:
+        return
+    adapt = connection.ops.adapt_datetimefield_value
+    rows = [
+        (m.status, m.result, m.error, m.ticket_id, m.comment_id, adapt(m.processed_at), m.pk)
+        for m in batch.finished
+    ]
+    with connection.cursor() as cursor:
+        cursor.executemany(_SQL.finish, rows)
+    batch.finished = []
 
 
 def _handle(message: InboundMessage, parsed: ParsedMessage, batch: _Batch) -> None:
@@ -441,18 +499,19 @@ def _handle(message: InboundMessage, parsed: ParsedMessage, batch: _Batch) -> No
     if domains and parsed.from_address.rpartition("@")[2] not in domains:
         return _finish(message, ignored, "sender_not_allowed")
     sender = _sender(parsed, batch)
-    ticket = _find_ticket(message, parsed, sender)
+    ticket = _find_ticket(message, parsed, sender, batch)
     if ticket is not None:
         return _append(message, parsed, sender, ticket)
     return _create(message, parsed, sender)
 
 
-def _find_ticket(message: InboundMessage, parsed: ParsedMessage, sender: User | None):
+def _find_ticket(message: InboundMessage, parsed: ParsedMessage, sender, batch: _Batch):
     """The ticket the message belongs to. A reply that matches none while the message it
     answers is still waiting (another worker has it, or it arrived later) waits for it, for up
     to PARENT_WAIT, rather than opening a second ticket for one conversation. (An unknown
     sender of an auto-reply may be the author of that message, not created yet.)"""
-    ticket = thread_matching.find_ticket(parsed, sender) if sender is not None else None
+    known = batch.references
+    ticket = thread_matching.find_ticket(parsed, sender, known) if sender is not None else None
     if ticket is None and _nothing_waiting_for(message, parsed):
         # The original may have been committed between the two looks: look again.
         if sender is None:
@@ -488,16 +547,8 @@ def _sender(parsed: ParsedMessage, batch: _Batch) -> User:
     user = batch.users.get(address)
     if user is not None:
         return user
-    first, _sep, last = parsed.from_name.partition(" ")
     try:  # create_user is atomic: a clash rolls back its savepoint, not the message
-        user = account_services.create_user(
-            actor=None,
-            username=_free_username(parsed.from_address),
-            email=parsed.from_address,
-            first_name=first[:150],
-            last_name=last[:150],
-            organization=batch.organization_for(parsed.from_address),
-        )
+        user = _new_requester(parsed, batch)
     except (Conflict, IntegrityError):  # another worker created them a moment ago
         user = User.objects.select_related("organization").get(email__iexact=parsed.from_address)
     else:
@@ -506,8 +557,26 @@ def _sender(parsed: ParsedMessage, batch: _Batch) -> User:
     return user
 
 
-def _free_username(address: str) -> str:
-    base = "".join(ch for ch in address.lower() if ch.isalnum() or ch in "@.+-_")[:140] or "user"
+def _new_requester(parsed: ParsedMessage, batch: _Batch) -> User:
+    """Named after the address; create_user checks that the name is free, so another is
+    looked for only when it is not (it rarely is not: addresses are unique)."""
+    first, _sep, last = parsed.from_name.partition(" ")
+    fields = {"actor": None, "email": parsed.from_address, "first_name": first[:150]}
+    fields |= {"last_name": last[:150], "organization": batch.organization_for(parsed.from_address)}
+    base = _username_base(parsed.from_address)
+    try:
+        return account_services.create_user(username=base, **fields)
+    except Conflict as exc:
+        if "username" not in exc.errors:
+            raise
+    return account_services.create_user(username=_free_username(base), **fields)
+
+
+def _username_base(address: str) -> str:
+    return "".join(ch for ch in address.lower() if ch.isalnum() or ch in "@.+-_")[:140] or "user"
+
+
+def _free_username(base: str) -> str:
     candidate, n = base, 1
     while User.objects.filter(username__iexact=candidate).exists():
         n += 1
@@ -524,12 +593,13 @@ def _uploads(parsed: ParsedMessage) -> list:
 
 
 def _remember(parsed: ParsedMessage, ticket: Ticket) -> None:
-    if parsed.message_id:
-        MessageReference.objects.create(
-            message_id=parsed.message_id,
-            ticket=ticket,
-            outgoing=False,
-            sender=parsed.from_address,
+    """Replies to this message will find the ticket."""
+    if not parsed.message_id:
+        return
+    created = connection.ops.adapt_datetimefield_value(clock.now())
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _SQL.reference, [parsed.message_id, ticket.pk, False, parsed.from_address, created]
         )
 
 
@@ -606,7 +676,7 @@ def _handle_automatic(message, parsed: ParsedMessage, batch: _Batch) -> None:
     sender = batch.users.get(parsed.from_address.lower())
     if sender is None and parsed.from_address:  # perhaps created since the batch began
         sender = User.objects.filter(email__iexact=parsed.from_address).first()
-    ticket = _find_ticket(message, parsed, sender) if parsed.from_address else None
+    ticket = _find_ticket(message, parsed, sender, batch) if parsed.from_address else None
     result = parsed.automation or "auto_reply"
     if ticket is None:
         return _finish(message, InboundMessage.Status.IGNORED, result)

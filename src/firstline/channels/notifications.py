@@ -62,10 +62,12 @@ def acknowledge(sender, ticket, actor, **kwargs):
 @receiver(signals.reply_added)
 def send_reply(sender, ticket, comment, actor, **kwargs):
     """A public reply reaches the requester and everyone copied in, but not its author."""
+    if comment.channel == Channel.EMAIL and actor is not None and actor.pk == ticket.requester_id:
+        return  # the requester's own mail: those they copied have it from them
     author_email = (actor.email if actor is not None else "").lower()
     people = [ticket.requester.email, *ticket.participants.values_list("email", flat=True)]
     recipients = [p for p in people if p and p.lower() != author_email]
-    if not recipients or (comment.channel == Channel.EMAIL and actor == ticket.requester):
+    if not recipients:
         return
     outbound.queue(
         kind="reply",

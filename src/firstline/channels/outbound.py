@@ -8,8 +8,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
-from django.db import transaction
-from django.db.models import Q, Subquery
+from django.db import connection, transaction
 from django.template import Context, Template, engines
 from django.template.loader import render_to_string
 from django.utils import translation
@@ -31,8 +30,21 @@ CLAIM_LEASE = timedelta(minutes=5)
 
 def render(kind: str, language: str, context: dict) -> tuple[str, str]:
     """Subject and body in `language`: the admin's version if there is one, else the file."""
-    custom = EmailTemplate.objects.filter(kind=kind, language=language).first()
-    return _render(custom, kind, language, context)
+    return _render(_custom_template(kind, language), kind, language, context)
+
+
+def _custom_template(kind: str, language: str) -> EmailTemplate | None:
+    """The admin's version (asked for every mail queued: the ORM's query cost several times
+    what running it does)."""
+    with connection.cursor() as cursor:
+        cursor.execute(_CUSTOM, [kind, language])
+        row = cursor.fetchone()
+    return EmailTemplate(kind=kind, language=language, subject=row[0], body=row[1]) if row else None
+
+
+_CUSTOM = (  # one at most: kind and language are unique together
+    f'SELECT subject, body FROM "{EmailTemplate._meta.db_table}" WHERE kind = %s AND language = %s'
+)
 
 
 def _render(
@@ -56,17 +68,32 @@ def default_template_source(kind: str) -> str:
 
 def sender_address(ticket: Ticket | None) -> str:
     """Replies go back to the mailbox the ticket came in through, else the first mailbox."""
-    if ticket is not None:
+    return _sender_address(ticket.pk if ticket is not None else None)
+
+
+def _sender_address(ticket_id: int | None) -> str:
+    if ticket_id is not None:
         origin = (
-            InboundMessage.objects.filter(ticket=ticket, status="processed")
-            .select_related("mailbox")
+            InboundMessage.objects.filter(ticket_id=ticket_id, status="processed")
             .order_by("pk")
+            .values_list("mailbox__address", "mailbox__is_active")
             .first()
         )
-        if origin is not None and origin.mailbox.is_active:
-            return origin.mailbox.address
-    mailbox = Mailbox.objects.filter(is_active=True).order_by("pk").first()
-    return mailbox.address if mailbox else settings.DEFAULT_FROM_EMAIL
+        if origin is not None and origin[1]:
+            return origin[0]
+    mailbox = Mailbox.objects.filter(is_active=True).order_by("pk").values_list("address")
+    first = mailbox.first()
+    return first[0] if first else settings.DEFAULT_FROM_EMAIL
+
+
+# The latest ten Message-IDs of the ticket's conversation before this message: all received
+# ones, and the ones we sent before it (queued before it: a smaller reference id).
+_THREAD = (
+    f'SELECT message_id FROM "{MessageReference._meta.db_table}"'
+    " WHERE ticket_id = %s AND message_id <> %s AND (outgoing = %s OR id < ("
+    f'SELECT id FROM "{MessageReference._meta.db_table}" WHERE message_id = %s LIMIT 1))'
+    " ORDER BY id DESC LIMIT 10"
+)
 
 
 def thread_headers(outbound: OutboundMessage) -> dict[str, str]:
@@ -74,12 +101,11 @@ def thread_headers(outbound: OutboundMessage) -> dict[str, str]:
     same transaction, after this message was queued) is already part of the thread."""
     if outbound.ticket_id is None:
         return {}
-    refs = MessageReference.objects.filter(ticket_id=outbound.ticket_id).exclude(
-        message_id=outbound.message_id
-    )
-    own = MessageReference.objects.filter(message_id=outbound.message_id).values("pk")[:1]
-    refs = refs.filter(Q(outgoing=False) | Q(pk__lt=Subquery(own)))
-    ids = list(refs.order_by("-pk").values_list("message_id", flat=True)[:10])
+    with connection.cursor() as cursor:  # the same query the ORM would build, built once
+        cursor.execute(
+            _THREAD, [outbound.ticket_id, outbound.message_id, False, outbound.message_id]
+        )
+        ids = [row[0] for row in cursor.fetchall()]
     if not ids:
         return {}
     ids.reverse()
@@ -185,8 +211,13 @@ class _SendHook:
 
 
 def send_after_commit() -> None:
-    """Has the outbox sent once the current transaction commits."""
+    """Has the outbox sent once the current transaction commits (or, in a block of
+    one_send_at_the_end, once that ends)."""
     connection = transaction.get_connection()
+    batches = getattr(connection, "_firstline_send_batches", None)
+    if batches:
+        batches[-1].append(True)
+        return
     hook = getattr(connection, "_firstline_send_hook", None)
     if hook is not None and hook.waiting(connection):
         return
@@ -195,17 +226,37 @@ def send_after_commit() -> None:
     transaction.on_commit(hook.run)
 
 
-def _claim(message_id: int, attempts: int) -> bool:
-    """Only one worker sends a message: the one whose update finds it unchanged."""
+@contextlib.contextmanager
+def one_send_at_the_end():
+    """Around work that commits many transactions queueing mail, each in savepoints (a batch
+    of inbound mail): one send task when the block ends, rather than one per transaction.
+    (Mail of a transaction that rolled back is gone: the task then finds less to send.)"""
+    connection = transaction.get_connection()
+    if not hasattr(connection, "_firstline_send_batches"):
+        connection._firstline_send_batches = []
+    queued: list[bool] = []
+    connection._firstline_send_batches.append(queued)
+    try:
+        yield
+    finally:
+        connection._firstline_send_batches.pop()
+        if queued:
+            send_after_commit()  # at once, or when the transaction around the block commits
+
+
+def _claim(outbound: OutboundMessage) -> bool:
+    """Only one worker sends a message: the one whose update finds it unchanged (as read
+    just before; only its sending changes it)."""
     now = clock.now()
-    return bool(
-        OutboundMessage.objects.filter(
-            pk=message_id,
-            status=OutboundMessage.Status.PENDING,
-            attempts=attempts,
-            next_attempt_at__lte=now,
-        ).update(attempts=attempts + 1, next_attempt_at=now + CLAIM_LEASE)
-    )
+    claimed = OutboundMessage.objects.filter(
+        pk=outbound.pk,
+        status=OutboundMessage.Status.PENDING,
+        attempts=outbound.attempts,
+        next_attempt_at__lte=now,
+    ).update(attempts=outbound.attempts + 1, next_attempt_at=now + CLAIM_LEASE)
+    if claimed:
+        outbound.attempts, outbound.next_attempt_at = outbound.attempts + 1, now + CLAIM_LEASE
+    return bool(claimed)
 
 
 def send_due(limit: int = 100) -> int:
@@ -213,29 +264,28 @@ def send_due(limit: int = 100) -> int:
     due = list(
         OutboundMessage.objects.filter(
             status=OutboundMessage.Status.PENDING, next_attempt_at__lte=clock.now()
-        )
-        .order_by("next_attempt_at", "pk")
-        .values_list("pk", "attempts")[:limit]
+        ).order_by("next_attempt_at", "pk")[:limit]
     )
     if not due:
         return 0
-    sent = 0
+    sent, senders = 0, {}  # ticket -> its reply address, looked up once per run
     connection = get_connection(fail_silently=False)  # opened by the first send, not here:
     try:  # a server that is down must count as a failed attempt of each message
-        for pk, attempts in due:
-            if _claim(pk, attempts):
-                sent += _send_one(OutboundMessage.objects.get(pk=pk), connection)
+        for outbound in due:
+            if _claim(outbound):
+                if outbound.ticket_id not in senders:  # now: the mail that opened it is linked
+                    senders[outbound.ticket_id] = _sender_address(outbound.ticket_id)
+                sent += _send_one(outbound, connection, senders[outbound.ticket_id])
     finally:
         with contextlib.suppress(Exception):
             connection.close()
     return sent
 
 
-def _send_one(outbound: OutboundMessage, connection) -> int:
+def _send_one(outbound: OutboundMessage, connection, reply_to: str) -> int:
     headers = {**outbound.headers, **thread_headers(outbound)}
     headers["Message-ID"] = f"<{outbound.message_id}>"
     headers.pop("Reply-To", None)
-    reply_to = sender_address(outbound.ticket)  # now: the mail that opened it is linked
     email = EmailMessage(
         subject=outbound.subject,
         body=outbound.body,
