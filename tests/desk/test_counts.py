@@ -42,6 +42,13 @@ def test_counts_by_group_status_and_age(desk):
     assert selectors.counts_total(list(rows.values())).total == 3
 
 
+def test_every_age_bucket_counts_its_own_tickets(desk):
+    for days in (0, 2, 5, 10, 45, 400):
+        _open(desk, desk.l1, status=Status.OPEN, days_ago=days)
+    rows = {r.group: r for r in selectors.ticket_counts(desk.supervisor, clock.now())}
+    assert rows[desk.l1].ages == {"day": 1, "days3": 1, "week": 1, "month": 1, "older": 2}
+
+
 def test_agents_count_only_the_tickets_they_can_see(desk, client):
     _open(desk, desk.l1)
     _open(desk, desk.l2)
