@@ -17,7 +17,7 @@ from firstline.core import revisions
 from firstline.tickets.models import Category
 
 from . import business_time as bt
-from .models import Calendar, CalendarDay, ConfigRevision, Contract, Policy, WorkingHours
+from .models import Calendar, CalendarDay, Contract, Policy, WorkingHours
 
 log = logging.getLogger(__name__)
 
@@ -181,7 +181,7 @@ class Config:
 
 _lock = threading.Lock()
 _cached: dict[str, Config] = {}
-REVISION = "sla"  # its token in core's revisions; ConfigRevision keeps when it last changed
+REVISION = "sla"  # the name of its token among core's revisions
 
 
 def current_token() -> str | None:
@@ -295,18 +295,11 @@ def _calendars() -> dict[int, CalendarSpec]:
 
 def bump() -> None:
     """Marks the configuration as changed (call inside the transaction of the change)."""
-    import uuid
-
-    from firstline.core import clock
-
-    updated = ConfigRevision.objects.filter(pk=1).update(token=uuid.uuid4(), changed_at=clock.now())
-    if not updated:
-        ConfigRevision.objects.get_or_create(pk=1)
     revisions.bump(REVISION)
 
 
 @receiver(post_save, sender=Category)
 def _category_saved(sender, instance, created, **kwargs):
     """A new or moved category changes which tickets a category condition covers."""
-    if ConfigRevision.objects.exists():
+    if current_token() is not None:
         bump()

@@ -1,7 +1,6 @@
 """Service level agreements: business calendars, policies with targets, organization contracts,
 and each ticket's SLA clock with the warnings and breaches already acted on."""
 
-import uuid
 
 from django.conf import settings
 from django.db import models
@@ -181,17 +180,6 @@ class Contract(models.Model):
 
     def __str__(self) -> str:
         return f"{self.organization}"
-
-
-class ConfigRevision(models.Model):
-    """One row whose token changes with every SLA configuration change, so that each process
-    knows with one cheap query whether its compiled configuration is still current."""
-
-    token = models.UUIDField(default=uuid.uuid4)
-    changed_at = models.DateTimeField(default=clock.now)
-
-    def __str__(self) -> str:
-        return str(self.token)
 
 
 class TicketSla(models.Model):
