@@ -83,7 +83,11 @@ client.force_login(supervisors[0])
 client.get("/desk/counts/")
 with CaptureQueriesContext(connection) as captured:
     assert client.get("/desk/counts/").status_code == 200
+sys.path.insert(0, "bench")
+import profiling
+profile = profiling.summary(profiling.profile_calls(lambda: client.get("/desk/counts/"), 10))
 print("SETUP " + json.dumps({
+    "profile": profile,
     "sessions": sessions,
     "selector_ms": round(statistics.median(selector[2:]) * 1000, 2),
     "unresolved": sum(r.total for r in rows),
@@ -196,6 +200,7 @@ def main(argv: list[str] | None = None) -> None:
         f"{statistics.median(measured['con']) * 1000:.1f} ms)",
         f"slowest query of the page: {prepared['slowest'][0]:.1f} ms {prepared['slowest'][1]}",
         f"target p95 <= {TARGET_P95_MS:.0f} ms: " + ("met" if met else "MISSED"),
+        *(f"profile of 10 pages (in-process), {line}" for line in prepared["profile"]),
     ]
     notes += [f"error: {e}" for e in measured["errors"][:5]]
     print(format_table(COLUMNS, [row]))

@@ -86,7 +86,8 @@ agents = list(
 )
 if len(agents) < clients:
     sys.exit(f"only {len(agents)} agents in 5 groups")
-out = {"agents": [], "queries": {}}
+out = {"agents": [], "queries": {}, "profile": {}}
+urls = {}
 for agent in agents:
     client = Client()
     client.force_login(agent)
@@ -115,6 +116,13 @@ for kind, client, url in [
             reverse=True,
         )[:3],
     }
+    urls[kind.split("_")[0]] = (client, url)
+# Where the time of one request goes: 10 of each, in-process, under cProfile.
+sys.path.insert(0, "bench")
+import profiling
+for kind, (client, url) in urls.items():
+    stats = profiling.profile_calls(lambda: client.get(url), 10)
+    out["profile"][kind] = profiling.summary(stats)
 print("SETUP " + json.dumps(out))
 """
 
@@ -291,6 +299,11 @@ def summarise(args, measured: dict) -> tuple[dict, list[str]]:
         + "; ".join(f"{ms:.1f} ms {sql}" for ms, sql in queries["desk_unassigned"]["slowest"]),
         f"peak RSS (VmHWM) of the largest of {measured['workers']} gunicorn workers after the "
         f"load: {measured['rss_mb']} MB",
+        *(
+            f"profile of 10 {kind} requests (in-process, the group queue for the desk), {line}"
+            for kind, lines in measured["setup"]["profile"].items()
+            for line in lines
+        ),
         "targets: " + ("all met" if not missed else "MISSED: " + "; ".join(missed)),
     ]
     notes += [f"error: {e}" for e in load.errors[:5]]
