@@ -38,6 +38,11 @@ JOBS: list[Job] = [
     Job("time_rules", timedelta(minutes=5), "firstline.automation.tasks.run_time_rules"),
     Job("auto_close", timedelta(hours=1), "firstline.automation.tasks.auto_close_resolved"),
     Job("sla_sweep", timedelta(minutes=1), "firstline.sla.tasks.sweep_sla"),
+    Job(
+        "database_statistics",
+        timedelta(hours=6),
+        "firstline.core.tasks.refresh_database_statistics",
+    ),
 ]
 
 
