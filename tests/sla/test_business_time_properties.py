@@ -9,6 +9,7 @@ from itertools import pairwise
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -16,6 +17,7 @@ from firstline.sla.business_time import (
     Calendar,
     Interval,
     add_business_time,
+    add_business_times,
     business_time_between,
 )
 
@@ -184,6 +186,26 @@ def test_same_instant_in_any_zone_and_adding_in_steps(case, minutes):
     assert add_business_time(cal, middle, case.other, closed) == add_business_time(
         cal, start, total, closed
     )
+
+
+@SLA
+@given(cases())
+def test_several_durations_in_one_walk_are_each_one_alone(case):
+    """(6) A due time and its warning time from one walk: what each call alone gives, and
+    an error when any call alone fails."""
+    cal, start, pauses = case.calendar, case.start, case.pauses
+    durations = [case.duration, case.duration * 75 / 100, case.other, timedelta(0), case.other]
+    alone = []
+    for duration in durations:
+        try:
+            alone.append(add_business_time(cal, start, duration, pauses))
+        except ValueError:
+            alone.append(ValueError)
+    if ValueError in alone:
+        with pytest.raises(ValueError):
+            add_business_times(cal, start, durations, pauses)
+    else:
+        assert add_business_times(cal, start, durations, pauses) == alone
 
 
 # Brute force: count minute by minute with the oracle ---------------------------------------

@@ -17,7 +17,7 @@ from firstline.tickets.models import Priority, TicketEvent
 
 from .. import markers
 from ..factories import AgentFactory
-from .conftest import STANDARD, sh, sla_of
+from .conftest import SH, STANDARD, sh, sla_of
 
 
 @pytest.fixture
@@ -149,6 +149,59 @@ def test_running_the_sweep_twice_acts_once(desk, escalating, new_ticket, clock):
     for digest in digests:
         assert "6 tickets" in digest.subject
         assert all(f"#{t.pk} " in digest.body for t in tickets)
+
+
+def test_a_storm_of_breaches_writes_what_one_ticket_at_a_time_would(
+    desk, team, colleague, escalating, new_ticket, clock
+):
+    """The sweep's set-based writes: the history of each ticket, and SLA rows equal to a
+    recomputation from scratch (`retarget_open_tickets`, one row at a time)."""
+    clock.to(sh(2026, 3, 2, 9, 0))
+    tickets = [
+        new_ticket(priority=priority, subject=f'Printer "{n}" jams, {{again}} \\ NULL')
+        for n, priority in enumerate(["normal", "high", "low", "normal", "urgent", "normal"])
+    ]
+    for ticket, assignee in zip(
+        tickets, [desk.l1_agent, colleague, None, desk.l1_agent, None, None], strict=True
+    ):
+        if assignee is not None:
+            ticket_services.update_ticket(
+                actor=desk.supervisor, ticket=ticket, channel="web", assignee=assignee
+            )
+    now = clock.to(sh(2026, 3, 2, 18, 30))
+    report = services.sweep()
+    assert (report.breaches, report.escalations) == (11, 6)  # not the low one's resolution
+
+    for ticket in tickets:
+        breaches = SlaEvent.objects.filter(ticket=ticket, kind="breach").order_by("due_at")
+        entries = TicketEvent.objects.filter(ticket=ticket, created_at=now).order_by("pk")
+        assert {(e.actor_id, e.channel) for e in entries} == {(None, "web")}
+        rows = entries.values_list("kind", "field", "old_value", "new_value", "note", "is_public")
+        assert list(rows[: len(breaches)]) == [
+            (
+                "sla_breach",
+                "sla",
+                "",
+                b.target,
+                f"due {b.due_at.astimezone(SH):%Y-%m-%d %H:%M} (Asia/Shanghai)",
+                False,
+            )
+            for b in breaches
+        ]
+    low = TicketEvent.objects.filter(ticket=tickets[2], created_at=now).order_by("pk")
+    assert list(low.values_list("kind", "field", "old_value", "new_value", "note"))[1:] == [
+        ("changed", "priority", "low", "normal", ""),
+        ("escalated", "group", "l1", "l2", "SLA breached: First response"),
+    ]
+    colleagues = TicketEvent.objects.filter(ticket=tickets[1], created_at=now).order_by("pk")
+    assert colleagues.last().new_value == "" and colleagues.last().old_value == "colleague"
+
+    # Not re-targeted (the urgent one kept its terms): its time used is that of its last change.
+    columns = [f.attname for f in TicketSla._meta.concrete_fields]
+    columns = [c for c in columns if c not in ("updated_at", "business_seconds_used")]
+    swept = list(TicketSla.objects.order_by("ticket_id").values_list(*columns))
+    services.retarget_open_tickets()
+    assert list(TicketSla.objects.order_by("ticket_id").values_list(*columns)) == swept
 
 
 def test_each_breached_target_escalates_once(desk, escalating, new_ticket, clock):

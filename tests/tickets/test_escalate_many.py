@@ -2,10 +2,12 @@
 one ticket at a time, in a few statements."""
 
 import pytest
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 
 from firstline.channels.models import OutboundMessage
 from firstline.tickets import services
-from firstline.tickets.models import Priority, Status, TicketEvent
+from firstline.tickets.models import Priority, Status, Ticket, TicketEvent
 
 from ..factories import AgentFactory, GroupFactory
 
@@ -109,3 +111,41 @@ def test_a_group_serving_other_organizations_is_passed_over(desk, new_ticket):
 
     ticket.refresh_from_db()
     assert ticket.group == desk.l2
+
+
+def test_tickets_the_caller_has_locked_are_not_read_again(desk, new_ticket):
+    """The sweep passes the tickets it has locked and read: the same result, one read less."""
+
+    def run(tickets, locked):
+        with transaction.atomic(), CaptureQueriesContext(connection) as queries:
+            if locked:
+                read = (
+                    Ticket.objects.select_for_update()
+                    .defer("description")
+                    .filter(pk__in=[t.pk for t in tickets])
+                )
+                locked = {t.pk: t for t in read}
+            services.escalate_many(
+                escalations=[escalation(t) for t in tickets], channel="web", locked=locked
+            )
+        reads = [q for q in queries if 'FROM "tickets_ticket"' in q["sql"]]
+        for ticket in tickets:
+            ticket.refresh_from_db()
+        results = [(t.priority, t.group_id, t.assignee_id, t.version) for t in tickets]
+        return results, [history(t) for t in tickets], len(reads)
+
+    def make():
+        closed, open_ = new_ticket(), new_ticket()
+        services.update_ticket(
+            actor=desk.l1_agent, ticket=open_, channel="web", assignee=desk.l1_agent
+        )
+        services.update_ticket(actor=desk.l1_agent, ticket=closed, channel="web", status="resolved")
+        services.update_ticket(actor=desk.l1_agent, ticket=closed, channel="web", status="closed")
+        return [closed, open_]
+
+    alone, alone_history, alone_reads = run(make(), locked=False)
+    given, given_history, given_reads = run(make(), locked=True)
+
+    assert given == alone and given_history == alone_history
+    assert given[0][0] == Priority.NORMAL and given[1][1] == desk.l2.pk  # closed one left alone
+    assert given_reads == alone_reads  # the caller's read instead of escalate_many's own

@@ -6,7 +6,7 @@ them instead: a breach storm must not bury an agent under hundreds of e-mails, a
 digest costs the sweep far less than hundreds of rendered messages.
 """
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
@@ -50,22 +50,37 @@ class Plan:
 
 def plan(notices: Iterable[Notice]) -> Plan:
     notices = list(notices)
+    # Notices often share one list of people (a group's members): each list is split once.
+    lists = {id(n.people): n.people for n in notices}
+    pks = {key: [person.pk for person in people] for key, people in lists.items()}
     counts: dict[tuple[int, str], int] = defaultdict(int)
-    for notice in notices:
-        for person in notice.people:
-            counts[person.pk, notice.kind] += 1
+    for (key, kind), times in Counter((id(n.people), n.kind) for n in notices).items():
+        for pk in pks[key]:
+            counts[pk, kind] += times
+    splits: dict[tuple[int, str], tuple[list[User], list]] = {}
     single, digests = [], {}
     for notice in notices:
-        one_by_one = []
-        for person in notice.people:
-            key = (person.pk, notice.kind)
-            if counts[key] <= DIGEST_AFTER:
-                one_by_one.append(person)
-            else:
-                digests.setdefault(key, (person, []))[1].append(notice)
+        split = (id(notice.people), notice.kind)
+        if split not in splits:
+            splits[split] = _split(notice, pks[split[0]], counts)
+        one_by_one, digested = splits[split]
+        for key, person in digested:
+            digests.setdefault(key, (person, []))[1].append(notice)
         if one_by_one:
-            single.append((notice, one_by_one))
+            single.append((notice, list(one_by_one)))
     return Plan(single, digests)
+
+
+def _split(notice: Notice, pks: list[int], counts: dict) -> tuple[list[User], list]:
+    """The notice's people told one by one, and (key, person) of those who get a digest."""
+    one_by_one, digested = [], []
+    for person, pk in zip(notice.people, pks, strict=True):
+        key = (pk, notice.kind)
+        if counts[key] <= DIGEST_AFTER:
+            one_by_one.append(person)
+        else:
+            digested.append((key, person))
+    return one_by_one, digested
 
 
 def language_of(user: User) -> str:

@@ -319,22 +319,31 @@ def add_business_time(
     was used up by `a`. Raises ValueError for naive datetimes, a negative duration, a calendar
     without working hours, or no deadline within HORIZON.
     """
+    return add_business_times(calendar, start, [duration], pauses)[0]
+
+
+def add_business_times(
+    calendar: Calendar,
+    start: datetime,
+    durations: Sequence[timedelta],
+    pauses: Sequence[tuple[datetime, datetime | None]] = (),
+) -> list[datetime | None]:
+    """`add_business_time` for each of `durations` from the same start, in one walk (a due
+    time and its warning time): the same instants, and a ValueError if any of them raises."""
     start = _utc(start, "start")
-    if duration < _ZERO:
+    if min(durations, default=_ZERO) < _ZERO:
         raise ValueError("duration must not be negative")
     if not calendar.has_working_hours:
         raise ValueError("calendar has no working hours")
-    if duration == _ZERO:
-        return start
+    if not any(durations):
+        return [start for _duration in durations]
     spans = _merge_pauses(pauses)
     frozen_at = _open_pause_start(spans)
     horizon = start + HORIZON
-    meter = _walk(calendar, start, min(horizon, max(frozen_at, start)), _Meter(spans, duration))
-    if meter.due is not None:
-        return meter.due
-    if frozen_at <= horizon:
-        return None
-    raise ValueError(f"no deadline within {HORIZON.days} days of start")
+    meter = _walk(calendar, start, min(horizon, max(frozen_at, start)), _Meter(spans, durations))
+    if frozen_at > horizon and not meter.spent:
+        raise ValueError(f"no deadline within {HORIZON.days} days of start")
+    return [meter.dues.get(duration) if duration else start for duration in durations]
 
 
 def business_time_between(
@@ -388,28 +397,34 @@ def _open_pause_start(spans: list[_Span]) -> datetime:
 
 
 class _Meter:
-    """Adds up business time outside pauses until an optional budget is spent."""
+    """Adds up business time outside pauses until optional budgets are spent."""
 
-    def __init__(self, spans: list[_Span], budget: timedelta | None = None):
+    def __init__(self, spans: list[_Span], budgets: Sequence[timedelta] = ()):
         self.spans = spans
         self.ends = [s.end for s in spans]
-        self.budget = budget
+        # The budgets still to spend, the next one last; a zero budget is spent at the start.
+        self.pending = sorted(filter(None, budgets), reverse=True)
         self.used = _ZERO
-        self.due: datetime | None = None
+        self.dues: dict[timedelta, datetime] = {}  # budget -> when it was spent
+        self.spent = False  # all budgets (when there are any)
 
     def feed(self, a: datetime, b: datetime) -> bool:
-        """Counts working time [a, b); True once the budget is spent (then `due` is set)."""
+        """Counts working time [a, b); True once the last budget is spent (`dues` has it)."""
+        pending = self.pending
         for x, y in self._unpaused(a, b):
-            if self.budget is not None and self.used + (y - x) >= self.budget:
-                self.due = x + (self.budget - self.used)
-                self.used = self.budget
-                return True
-            self.used += y - x
+            used = self.used + (y - x)
+            while pending and used >= pending[-1]:
+                budget = pending.pop()
+                self.dues[budget] = x + (budget - self.used)
+                if not pending:
+                    self.used, self.spent = budget, True
+                    return True
+            self.used = used
         return False
 
     def wants_more_than(self, amount: timedelta) -> bool:
-        """True if counting `amount` still leaves budget to spend (always, without budget)."""
-        return self.budget is None or self.budget - self.used > amount
+        """True if counting `amount` spends no budget (always, without budgets)."""
+        return not self.pending or self.pending[-1] - self.used > amount
 
     def is_unpaused(self, a: datetime, b: datetime) -> bool:
         i = bisect.bisect_right(self.ends, a)

@@ -1,7 +1,6 @@
 """Service level agreements: business calendars, policies with targets, organization contracts,
 and each ticket's SLA clock with the warnings and breaches already acted on."""
 
-
 from django.conf import settings
 from django.db import models
 from django.db.models import Q

@@ -24,7 +24,7 @@ from django.utils.translation import override
 
 from firstline.accounts.models import Group, Organization, User
 from firstline.core import clock
-from firstline.core.bulk import insert_one, insert_rows, update_rows
+from firstline.core.bulk import fast_timestamps, insert_columns, insert_one, update_rows
 from firstline.core.errors import Conflict, InvalidInput, NotAllowed
 from firstline.tickets.models import (
     Category,
@@ -542,11 +542,12 @@ def tickets_changed(*, changes: list[tuple[Ticket, frozenset[str]]]) -> None:
         (sla.ticket_id, sla) for sla in TicketSla.objects.filter(ticket_id__in=unknown)
     )
     config, followed = sla_config.current(), []
+    days = {at: _today(at) for at in {ticket.updated_at for ticket, _fields in changes}}
     for ticket, fields in changes:
         sla = by_ticket.get(ticket.pk)
         if sla is None:
             _start_late(ticket, config)
-        elif _follow(sla, ticket, fields, config):
+        elif _follow(sla, ticket, fields, config, days[ticket.updated_at]):
             followed.append(sla)
     if loaded is not None:
         loaded.saved.update(sla.ticket_id for sla in followed)
@@ -584,9 +585,12 @@ class _LoadedSlas:
 _loaded_slas: ContextVar[_LoadedSlas | None] = ContextVar("loaded_slas", default=None)
 
 
-def _follow(sla: TicketSla, ticket: Ticket, fields: frozenset[str], config) -> bool:
+def _follow(
+    sla: TicketSla, ticket: Ticket, fields: frozenset[str], config, today: date | None = None
+) -> bool:
     """Brings `sla` in step with the changed `fields` of `ticket`; False when there is
-    nothing to save (unchanged terms, or the ticket lost its SLA and the row is gone)."""
+    nothing to save (unchanged terms, or the ticket lost its SLA and the row is gone).
+    `today`: the local date of the change, when the caller has worked it out."""
     if "status" in fields:
         tracking.status_changed(sla, ticket.status, ticket.updated_at)
     if "first_responded_at" in fields:
@@ -594,7 +598,7 @@ def _follow(sla: TicketSla, ticket: Ticket, fields: frozenset[str], config) -> b
     rule = config.rules_by_id.get(sla.policy_id)
     calendar = config.calendar(sla.calendar_id) if sla.calendar_id else None
     if fields & SELECTION_FIELDS or rule is None or calendar is None:
-        selection = config.select(ticket, _today(ticket.updated_at))
+        selection = config.select(ticket, today or _today(ticket.updated_at))
         if selection is None:
             sla.delete()
             return False
@@ -757,7 +761,8 @@ def sweep(*, now: datetime | None = None, batch_size: int = 2000) -> SweepReport
         if not rows:
             return report
         cursor = rows[-1]
-        _sweep_batch([pk for _at, pk in rows], now, report)
+        with fast_timestamps():  # a batch reads some 20 timestamps per ticket
+            _sweep_batch([pk for _at, pk in rows], now, report)
         if len(rows) < batch_size:
             return report
 
@@ -775,7 +780,7 @@ def _sweep_batch(ids: list[int], now: datetime, report: SweepReport) -> None:
     tickets = {
         t.pk: t
         for t in Ticket.objects.select_for_update(skip_locked=True)
-        .only(*_TICKET_COLUMNS)
+        .defer("description")
         .filter(pk__in=ids)
         .order_by("pk")
     }
@@ -792,20 +797,17 @@ def _sweep_batch(ids: list[int], now: datetime, report: SweepReport) -> None:
         tracking.reschedule(sla)
         candidates += [_Fired(sla, tickets[sla.ticket_id], e) for e in events]
     clock_.lap("load")
-    insert_rows(
+    insert_columns(
         SlaEvent,
-        [
-            SlaEvent(
-                ticket_id=c.sla.ticket_id,
-                target=c.event.target,
-                cycle=c.event.cycle,
-                kind=c.event.kind,
-                due_at=c.event.moment,
-                claim=claim,
-                created_at=now,
-            )
-            for c in candidates
-        ],
+        {
+            "ticket_id": [c.sla.ticket_id for c in candidates],
+            "target": [c.event.target for c in candidates],
+            "cycle": [c.event.cycle for c in candidates],
+            "kind": [c.event.kind for c in candidates],
+            "due_at": [c.event.moment for c in candidates],
+            "claim": [claim] * len(candidates),
+            "created_at": [now] * len(candidates),
+        },
         ignore_conflicts=True,
         batch_size=2000,
     )
@@ -847,10 +849,6 @@ def _sweep_batch(ids: list[int], now: datetime, report: SweepReport) -> None:
     clock_.lap("escalate")
 
 
-# What the sweep reads of each due ticket (the escalation services read it again).
-_TICKET_COLUMNS = ("id", "subject", "priority", "status", "group_id", "assignee_id")
-
-
 class _StageClock:
     """Adds the time spent in each stage of the sweep to the report (for the benchmark)."""
 
@@ -875,24 +873,28 @@ def _local(moment: datetime, config: sla_config.Config, calendar_id: int | None)
 
 
 def _record_history(fired: list[_Fired], config: sla_config.Config, now: datetime) -> None:
-    entries = []
+    notes, kinds = [], []
     for c in fired:
         when, zone = _local(c.event.moment, config, c.sla.calendar_id)
         verb = "warning at" if c.event.kind == "warning" else "due"
-        entries.append(
-            TicketEvent(
-                ticket_id=c.sla.ticket_id,
-                actor=None,
-                channel=Channel.WEB,
-                kind=EventKind.SLA_WARNING if c.event.kind == "warning" else EventKind.SLA_BREACH,
-                field="sla",
-                new_value=c.event.target,
-                note=f"{verb} {when} ({zone})",
-                is_public=False,
-                created_at=now,
-            )
-        )
-    insert_rows(TicketEvent, entries)
+        notes.append(f"{verb} {when} ({zone})")
+        kinds.append(EventKind.SLA_WARNING if c.event.kind == "warning" else EventKind.SLA_BREACH)
+    n = len(fired)
+    insert_columns(
+        TicketEvent,
+        {
+            "ticket_id": [c.sla.ticket_id for c in fired],
+            "actor_id": [None] * n,
+            "channel": [Channel.WEB] * n,
+            "kind": kinds,
+            "field": ["sla"] * n,
+            "old_value": [""] * n,
+            "new_value": [c.event.target for c in fired],
+            "note": notes,
+            "is_public": [False] * n,
+            "created_at": [now] * n,
+        },
+    )
 
 
 def _desk_url(ticket: Ticket | None = None) -> str:
@@ -920,24 +922,26 @@ def _notify(fired: list[_Fired], config: sla_config.Config) -> int:
     }
     supervisors = {u.pk: u for u in User.objects.filter(pk__in=notify_ids, is_active=True)}
     labels: dict[str, dict] = {}
+    people: dict[tuple, list[User]] = {}  # one list for the tickets told to the same people
     batch = []
     for c in fired:
-        people = {}
         assignee = c.ticket.assignee
-        if assignee is not None and assignee.is_active:
-            people[assignee.pk] = assignee
-        for member in members.get(c.ticket.group_id, ()):
-            people.setdefault(member.pk, member)
+        if assignee is not None and not assignee.is_active:
+            assignee = None
         rule = config.rules_by_id.get(c.sla.policy_id)
+        boss = None
         if c.event.kind == "breach" and rule and rule.notify_user_id in supervisors:
-            people.setdefault(rule.notify_user_id, supervisors[rule.notify_user_id])
+            boss = supervisors[rule.notify_user_id]
+        key = (assignee and assignee.pk, c.ticket.group_id, boss and boss.pk)
+        if key not in people:
+            people[key] = _people(assignee, members.get(c.ticket.group_id, ()), boss)
         due = getattr(c.sla, f"{c.event.target}_due_at") or c.event.moment
         when, zone = _local(due, config, c.sla.calendar_id)
         batch.append(
             notices.Notice(
                 kind="sla_warning" if c.event.kind == "warning" else "sla_breach",
                 ticket=c.ticket,
-                people=list(people.values()),
+                people=people[key],
                 context=_notice_context(c, when, zone, labels),
                 data={"target": c.event.target, "due": due.isoformat(), "time_zone": zone},
             )
@@ -945,6 +949,14 @@ def _notify(fired: list[_Fired], config: sla_config.Config) -> int:
     plan = notices.plan(batch)
     desk_services.notify_in_app(plan=plan)
     return notices.queue_emails(plan, digest_context=lambda _language: {"desk_url": _desk_url()})
+
+
+def _people(assignee: User | None, members: Iterable[User], boss: User | None) -> list[User]:
+    """The assignee, the group's members, the supervisor: each once, in that order."""
+    people = {} if assignee is None else {assignee.pk: assignee}
+    for person in [*members, boss] if boss else members:
+        people.setdefault(person.pk, person)
+    return list(people.values())
 
 
 def _group_members(group_ids: set[int]) -> dict[int, list[User]]:
@@ -1011,7 +1023,10 @@ def _escalate(fired: list[_Fired], config: sla_config.Config) -> int:
     ]
     if not escalations:
         return 0
-    return ticket_services.escalate_many(escalations=escalations, channel=Channel.WEB)
+    locked = {c.ticket.pk: c.ticket for c in fired}  # read and locked by `_sweep_batch`
+    return ticket_services.escalate_many(
+        escalations=escalations, channel=Channel.WEB, locked=locked
+    )
 
 
 @functools.lru_cache(maxsize=16)

@@ -131,17 +131,15 @@ def _due_and_warning(sla, rule, calendar, target) -> tuple[datetime | None, date
         return None, None
     pauses = effective_pauses(sla, rule, until=met_at(sla, target))
     duration = timedelta(minutes=minutes)
-    try:
-        due = bt.add_business_time(calendar, start, duration, pauses)
-        warn = None
-        if 0 < rule.warning_percent < 100:
-            warn = bt.add_business_time(
-                calendar, start, duration * rule.warning_percent / 100, pauses
-            )
+    durations = [duration]
+    if 0 < rule.warning_percent < 100:
+        durations.append(duration * rule.warning_percent / 100)
+    try:  # the warning time on the way to the due time: one walk through the calendar
+        dues = bt.add_business_times(calendar, start, durations, pauses)
     except ValueError:  # a calendar without working hours: no due time rather than a crash
         log.warning("No SLA due time for ticket %s (%s)", sla.ticket_id, target, exc_info=True)
         return None, None
-    return due, warn
+    return dues[0], dues[1] if len(dues) > 1 else None
 
 
 def used(sla: TicketSla, rule: Rule, calendar: bt.Calendar, target: str, now: datetime):
