@@ -2,6 +2,7 @@
 
 import threading
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 import time_machine
@@ -22,7 +23,7 @@ from firstline.tickets.models import (
 )
 
 from .. import markers
-from ..factories import CategoryFactory, GroupFactory
+from ..factories import CategoryFactory, GroupFactory, RequesterFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -522,6 +523,64 @@ def test_a_message_that_fails_is_quarantined_and_the_batch_goes_on(mailbox, mail
     assert (fine.status, fine.result) == (PROCESSED, "created")
     # The user the failed message created was rolled back with it, and made again once.
     assert User.objects.filter(email="new.person@unknown.example").count() == 1
+
+
+def _fail_on_subject(monkeypatch, subject: str) -> None:
+    from firstline.channels import thread_matching
+
+    find_ticket = thread_matching.find_ticket
+
+    def failing(parsed, sender, known=None):
+        if parsed.subject == subject:
+            raise RuntimeError("matching broke")
+        return find_ticket(parsed, sender, known)
+
+    monkeypatch.setattr(thread_matching, "find_ticket", failing)
+
+
+def test_a_failure_after_others_of_its_transaction_loses_none_of_them(
+    mailbox, mail, monkeypatch, deferring_tasks, django_capture_on_commit_callbacks
+):
+    # Known senders: nothing ends the transaction early, so all five share one.
+    people = [RequesterFactory(email=f"p{n}@unknown.example") for n in range(4)]
+    messages = [store(mailbox, mail(sender=p.email, subject=f"Printer {p.pk}")) for p in people]
+    messages.insert(3, store(mailbox, mail(sender=people[0].email, subject="breaks")))
+    _fail_on_subject(monkeypatch, "breaks")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert inbound.process_waiting() == 5
+
+    for message in messages:
+        message.refresh_from_db()
+    broken = messages.pop(3)
+    assert (broken.status, broken.result) == (InboundMessage.Status.QUARANTINED, "error")
+    assert [(m.status, m.result) for m in messages] == [(PROCESSED, "created")] * 4
+    assert [m.attempts for m in [*messages, broken]] == [1] * 5  # each taken once, as recorded
+    assert Ticket.objects.count() == 4
+    assert TicketEvent.objects.filter(kind=EventKind.CREATED).count() == 4
+    assert [len(acks_to(p.email)) for p in people] == [1, 1, 1, 1]
+    sends = [r for r in deferring_tasks.results if r.task.name == "send_outbox"]
+    assert len(sends) == 1
+
+
+def test_files_of_a_message_before_a_failure_are_stored_once(mailbox, mail, monkeypatch, settings):
+    dana = RequesterFactory(email="dana@unknown.example")
+    with_file = store(
+        mailbox, mail(sender=dana.email, attachments=[("log.txt", b"disk full\n", "text/plain")])
+    )
+    broken = store(mailbox, mail(sender=dana.email, subject="breaks"))
+    _fail_on_subject(monkeypatch, "breaks")
+
+    assert inbound.process_waiting() == 2
+
+    with_file.refresh_from_db()
+    broken.refresh_from_db()
+    assert (with_file.result, broken.result) == ("created", "error")
+    [attachment] = with_file.ticket.attachments.all()
+    with attachment.file.open("rb") as stored:
+        assert stored.read() == b"disk full\n"
+    files = [path for path in Path(settings.MEDIA_ROOT).rglob("*") if path.is_file()]
+    assert len(files) == 1  # none left behind by a rolled-back try
 
 
 def test_a_claimed_message_is_left_to_its_worker_until_the_lease_ends(mailbox, mail):

@@ -74,6 +74,50 @@ def test_the_acknowledgement_answers_from_the_mailbox_the_mail_came_to(
     assert sent["Reply-To"] == "sales@firstline.example"
 
 
+def test_one_run_answers_each_ticket_from_its_own_mailbox(
+    smtp_server, deliver, mail, mailbox, new_ticket, desk
+):
+    sales, _ = services.create_mailbox(actor=None, address="sales@firstline.example")
+    old, _ = services.create_mailbox(actor=None, address="old@firstline.example")
+    tickets = [
+        deliver(mail(sender="dana@unknown.example", to=sales.address), to=sales).ticket,
+        deliver(mail(sender="fox@unknown.example", to=old.address), to=old).ticket,
+        new_ticket(subject="Opened on the web"),
+        deliver(mail(sender="ann@unknown.example")).ticket,
+    ]
+    services.update_mailbox(actor=None, mailbox=old, is_active=False)
+    smtp_server.messages.clear()
+    for ticket in tickets:  # queued together, sent by one run
+        _queue_escalation(ticket, desk)
+
+    assert outbound.send_due() == 4
+
+    replies = {message_ids.ticket_of(m["Message-ID"]): m["Reply-To"] for m in smtp_server.messages}
+    assert [replies[ticket.pk] for ticket in tickets] == [
+        "sales@firstline.example",
+        mailbox.address,  # the mailbox it came to is off: the first active one
+        mailbox.address,  # no mail opened it
+        mailbox.address,
+    ]
+
+
+def test_the_outbox_is_sent_before_inbound_mail_waiting_in_the_database_queue(
+    settings, new_ticket, desk, django_capture_on_commit_callbacks
+):
+    from django_tasks_db.models import DBTaskResult
+
+    from firstline.channels import tasks
+
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    for n in range(3):  # what a burst of inbound mail leaves in the queue
+        tasks.process_inbound_messages.using(run_after=clock.now() - timedelta(seconds=n)).enqueue()
+    ticket = new_ticket(subject="Printer on fire")
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        _queue_escalation(ticket, desk)
+
+    assert DBTaskResult.objects.ready().get_locked().task_path.endswith(".send_outbox")
+
+
 def test_a_chinese_subject_and_body_are_correctly_encoded(smtp_server, deliver, mail):
     deliver(
         mail(
@@ -444,8 +488,13 @@ def test_thread_headers_name_what_came_before_the_message_and_nothing_after(new_
 
 
 class _CountingTask:
+    supports_priority = False  # as its own backend: one that runs tasks in order
+
     def __init__(self, calls: list):
         self.calls = calls
+
+    def get_backend(self):
+        return self
 
     def enqueue(self, *args, **kwargs):
         self.calls.append(1)

@@ -411,3 +411,59 @@ def test_failed_reply_leaves_no_files_behind(desk, new_ticket, settings, tmp_pat
     )
     assert [p for p in stored if p.is_file()] == []
     assert not ticket.attachments.exists() and not ticket.comments.exists()
+
+
+def test_a_reply_refused_inside_a_callers_transaction_leaves_it_usable(desk, new_ticket, settings):
+    from django.db import transaction
+
+    # E-mail catches this refusal and opens a follow-up ticket in the same transaction.
+    ticket = new_ticket()
+    update(ticket, desk.l1_agent, status=Status.RESOLVED)
+    update(ticket, desk.l1_agent, status=Status.CLOSED)
+    upload = (ContentFile(b"log"), "log.txt", "text/plain")
+    with transaction.atomic():
+        with pytest.raises(Conflict):
+            services.post_reply(
+                actor=desk.alice, ticket=ticket, body="again", channel="email", uploads=[upload]
+            )
+        follow_up = services.create_ticket(actor=None, requester=desk.alice, subject="again")
+    assert follow_up.pk and not ticket.comments.exists() and not ticket.attachments.exists()
+
+
+def test_a_new_ticket_whose_file_is_refused_rolls_back_with_the_callers_block(desk, settings):
+    from django.db import transaction
+
+    from firstline.tickets.models import Ticket
+
+    settings.MAX_ATTACHMENT_SIZE = 10
+    uploads = [
+        (ContentFile(b"small"), "a.txt", "text/plain"),
+        (ContentFile(b"far too large for the limit"), "b.txt", "text/plain"),
+    ]
+    before = Ticket.objects.count()
+    with pytest.raises(services.PayloadTooLarge), transaction.atomic():
+        services.open_ticket_with_files(
+            actor=None, requester=desk.alice, subject="files", channel="email", uploads=uploads
+        )
+    assert Ticket.objects.count() == before
+    files = settings.MEDIA_ROOT / "attachments"
+    assert not files.exists() or not [p for p in files.rglob("*") if p.is_file()]
+
+
+def test_a_reply_with_files_records_each_file_then_the_reply(desk, new_ticket):
+    from firstline.tickets.models import Ticket
+
+    ticket = new_ticket()
+    version = Ticket.objects.get(pk=ticket.pk).version
+    seen = [event.pk for event in events(ticket)]
+    uploads = [(ContentFile(b"one"), "a.txt", "text/plain"), (ContentFile(b"two"), "b.txt", "")]
+
+    comment = services.post_reply(
+        actor=desk.alice, ticket=ticket, body="see files", channel="email", uploads=uploads
+    )
+
+    kinds = [(e.kind, e.new_value) for e in events(ticket) if e.pk not in seen]
+    assert kinds[:2] == [(EventKind.ATTACHED, "a.txt"), (EventKind.ATTACHED, "b.txt")]
+    assert (EventKind.COMMENTED, "") in kinds
+    assert Ticket.objects.get(pk=ticket.pk).version == version + 3  # each file, then the reply
+    assert sorted(a.filename for a in comment.attachments.all()) == ["a.txt", "b.txt"]

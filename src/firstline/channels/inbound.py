@@ -31,7 +31,6 @@ from firstline.accounts import selectors as account_selectors
 from firstline.accounts import services as account_services
 from firstline.accounts.models import User
 from firstline.core import clock
-from firstline.core.bulk import insert_one
 from firstline.core.errors import Conflict, NotAllowed
 from firstline.tickets import services as ticket_services
 from firstline.tickets.models import Channel, Ticket
@@ -55,10 +54,9 @@ def receive_message(
     """Stores a message durably; returns it and whether it is new. Receiving the same bytes
     (or the same IMAP UID) again returns the stored one: retries never duplicate."""
     digest = hashlib.sha256(raw).hexdigest()
-    existing = _existing(mailbox, digest, imap_uidvalidity, imap_uid)
-    if existing is not None:
-        _adopt_uid(existing, imap_uidvalidity, imap_uid)
-        return existing, False
+    if imap_uid is not None and (known := _existing(mailbox, digest, imap_uidvalidity, imap_uid)):
+        _adopt_uid(known, imap_uidvalidity, imap_uid)
+        return known, False
     fields = {"message_id": header_message_id(raw), "mailbox": mailbox, "source": source}
     fields |= {"raw": raw, "sha256": digest, "size": len(raw)}
     fields |= {"imap_uidvalidity": imap_uidvalidity, "imap_uid": imap_uid}
@@ -66,17 +64,37 @@ def receive_message(
     try:
         if transaction.get_connection().in_atomic_block:
             with transaction.atomic():  # a savepoint, so that a clash leaves the caller's alone
-                insert_one(message)
+                stored = _insert_unless_stored(message)
         else:  # one INSERT commits on its own: no BEGIN/COMMIT round trips
-            insert_one(message)
-        # Stored: an enqueue that fails is logged (requeue_stale makes up for it), not an error.
-        transaction.on_commit(schedule_processing, robust=True)
+            stored = _insert_unless_stored(message)
+        if stored:  # an enqueue that fails is logged (requeue_stale makes up for it), not an error
+            transaction.on_commit(schedule_processing, robust=True)
     except IntegrityError:  # another poller stored the same UID a moment ago
         found = _existing(mailbox, digest, imap_uidvalidity, imap_uid)
         if found is None:
             raise
         return found, False
-    return message, True
+    if stored:
+        return message, True
+    found = _existing(mailbox, digest, imap_uidvalidity, imap_uid)  # the same bytes
+    if found is None:  # removed since: as when it was never stored, send again
+        raise InboundMessage.DoesNotExist(f"Message {digest} was removed while received again.")
+    _adopt_uid(found, imap_uidvalidity, imap_uid)
+    return found, False
+
+
+def _insert_unless_stored(message: InboundMessage) -> bool:
+    """Inserts the message unless its bytes are stored already, in one statement (most are
+    new: no SELECT first); False when they were. Sets the new row's key."""
+    values = [f.get_db_prep_save(f.pre_save(message, True), connection) for f in _SQL.fields]
+    with connection.cursor() as cursor:
+        cursor.execute(_SQL.insert_new(), [*values, message.mailbox_id, message.sha256])
+        row = cursor.fetchone()
+    if row is None:
+        return False
+    message.pk = row[0]
+    message._state.adding, message._state.db = False, connection.alias
+    return True
 
 
 def header_message_id(raw: bytes) -> str:
@@ -137,6 +155,24 @@ class _SQL:
         f'INSERT INTO "{MessageReference._meta.db_table}"'
         " (message_id, ticket_id, outgoing, sender, created_at) VALUES (%s, %s, %s, %s, %s)"
     )
+    fields = [f for f in InboundMessage._meta.concrete_fields if not f.primary_key]
+    _insert_new: dict[str, str] = {}
+
+    @classmethod
+    def insert_new(cls) -> str:
+        """INSERT ... SELECT <the values> WHERE no row holds the same bytes; typed values on
+        PostgreSQL, which cannot infer a SELECT's parameter types from the columns."""
+        vendor = connection.vendor
+        if vendor not in cls._insert_new:
+            fields = cls.fields
+            names = ", ".join(f'"{f.column}"' for f in fields)
+            cast = vendor == "postgresql"
+            marks = ", ".join(f"%s::{f.cast_db_type(connection)}" if cast else "%s" for f in fields)
+            cls._insert_new[vendor] = (
+                f"INSERT INTO {cls.table} ({names}) SELECT {marks} WHERE NOT EXISTS"
+                f" (SELECT 1 FROM {cls.table} WHERE mailbox_id = %s AND sha256 = %s) RETURNING id"
+            )
+        return cls._insert_new[vendor]
 
 
 def _enqueue(message_id: int) -> None:
@@ -326,32 +362,65 @@ def _parse(raw: bytes) -> ParsedMessage | MessageRejected:
 
 
 def _process_batch(rows: list[dict]) -> int:
-    """Parses the messages (no transaction open), then processes them a few per transaction
-    (one savepoint each), a reply after the message it answers when both are in the batch.
+    """Parses the messages (no transaction open), then processes them a few per transaction,
+    a reply after the message it answers when both are in the batch.
 
     Committing a group rather than each message saves a commit and the automation rules'
     per-transaction work (one task sends the mail of the whole batch); the group stays short
     (GROUP_SIZE, GROUP_SECONDS, and it ends with a new user, whom another worker may be about
     to create too) so that the locks it holds (SQLite's write lock above all) are released
-    often."""
+    often. A new message (no reply) runs without a savepoint of its own (two round trips
+    on PostgreSQL): when one fails, the group rolls back and runs again with one savepoint
+    per message, so that the failure is recorded and the others are stored."""
     parsed = {row["pk"]: _parse(row["raw"]) for row in rows}
     batch = _Batch(rows, parsed)
     waiting = deque(_originals_first(rows, parsed))
     done = 0
     with outbound.one_send_at_the_end():  # the mail the batch queued, sent by one task
         while waiting:
-            with transaction.atomic():
-                began, count = time.monotonic(), 0
-                while waiting and count < GROUP_SIZE and time.monotonic() - began < GROUP_SECONDS:
-                    row = waiting.popleft()
-                    done += _process_one(batch, row, parsed[row["pk"]])
-                    count += 1
-                    if batch.new_users:
-                        break  # another worker may need that user: commit it now, not later
-                _record_finished(batch)
+            group: list[dict] = []
+            try:
+                done += _process_group(batch, waiting, parsed, group, isolated=False)
+            except Exception:
+                batch.forget_new_users()
+                batch.finished = []
+                again = deque(group)
+                while again:
+                    done += _process_group(batch, again, parsed, [], isolated=True)
     if batch.retry:
         _schedule_retry()
     return done
+
+
+def _process_group(batch: _Batch, waiting: deque, parsed: dict, group: list, isolated) -> int:
+    """One transaction: messages taken from `waiting` (and added to `group`) while the group
+    may grow. Not `isolated`, any failure rolls back the whole group. A message that stored
+    files ends the group: a later failure would roll back their rows, not the files."""
+    done = 0
+    with transaction.atomic():
+        began = time.monotonic()
+        while waiting and len(group) < GROUP_SIZE and time.monotonic() - began < GROUP_SECONDS:
+            row = waiting.popleft()
+            group.append(row)
+            message = parsed[row["pk"]]
+            if isolated or _answers_mail(message):  # it may have to wait: a savepoint
+                done += _process_one(batch, row, message)
+            else:
+                done += _take_and_handle(batch, row, message, _mine(row))
+            if batch.new_users or (not isolated and _stores_files(message)):
+                break  # another worker may need that user (or see above): commit now
+        _record_finished(batch)
+    return done
+
+
+def _answers_mail(parsed: ParsedMessage | MessageRejected) -> bool:
+    """A reply, which waits when its original is being processed elsewhere (_WaitForOriginal):
+    common enough, when workers share a burst of mail, to keep it from rolling back a group."""
+    return isinstance(parsed, ParsedMessage) and bool(parsed.in_reply_to or parsed.references)
+
+
+def _stores_files(parsed: ParsedMessage | MessageRejected) -> bool:
+    return isinstance(parsed, ParsedMessage) and any(a.content for a in parsed.attachments)
 
 
 def _originals_first(rows: list[dict], parsed: dict) -> list[dict]:
@@ -377,21 +446,10 @@ def _process_one(batch: _Batch, row: dict, parsed: ParsedMessage | MessageReject
     fails, the savepoint rolls back and the message is recorded as it ended (duplicate,
     quarantined with the error), or left for a moment (waiting for the message it answers;
     a deadlock or lock timeout with another worker). Returns 1 when it was processed now."""
-    batch.new_users = []
-
-    def mine():  # rarely needed: not built for every message
-        return InboundMessage.objects.filter(pk=row["pk"], status=InboundMessage.Status.RECEIVED)
-
+    mine = _mine(row)
     try:
         with transaction.atomic():
-            message = _take(batch, row, parsed, mine)
-            if message is None or message is _ENDED:
-                return int(message is _ENDED)
-            _handle(message, parsed, batch)
-            if message.processed_at is None:
-                raise RuntimeError("The message was handled without an outcome.")
-        batch.finished.append(message)
-        return 1
+            return _take_and_handle(batch, row, parsed, mine)
     except (_WaitForOriginal, OperationalError) as exc:
         if isinstance(exc, OperationalError):
             log.warning("Inbound message %s will be tried again: %s", row["pk"], exc)
@@ -410,6 +468,26 @@ def _process_one(batch: _Batch, row: dict, parsed: ParsedMessage | MessageReject
         outcome["error"] = f"{type(exc).__name__}: {exc}"[:2000]
     batch.forget_new_users()
     mine().update(**_taken_fields(parsed), **outcome, processed_at=clock.now())
+    return 1
+
+
+def _mine(row: dict):
+    def mine():  # rarely needed: not built for every message
+        return InboundMessage.objects.filter(pk=row["pk"], status=InboundMessage.Status.RECEIVED)
+
+    return mine
+
+
+def _take_and_handle(batch: _Batch, row: dict, parsed, mine) -> int:
+    """The message taken and handled in the caller's transaction; 1 when it ended now."""
+    batch.new_users = []
+    message = _take(batch, row, parsed, mine)
+    if message is None or message is _ENDED:
+        return int(message is _ENDED)
+    _handle(message, parsed, batch)
+    if message.processed_at is None:
+        raise RuntimeError("The message was handled without an outcome.")
+    batch.finished.append(message)
     return 1
 
 

@@ -9,12 +9,13 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
 from django.db import connection, transaction
+from django.db.models import Min
 from django.template import Context, Template, engines
 from django.template.loader import render_to_string
 from django.utils import translation
 
 from firstline.core import clock
-from firstline.core.bulk import insert_rows
+from firstline.core.bulk import insert_one, insert_rows
 from firstline.tickets.models import Ticket
 
 from . import message_ids
@@ -26,6 +27,10 @@ AUTOMATIC_KINDS = {"ack"}  # answers to a person's mail: RFC 3834 "auto-replied"
 MAX_ATTEMPTS = 8
 BACKOFF = [60, 300, 900, 3600, 3 * 3600, 6 * 3600, 12 * 3600]  # seconds after each failure
 CLAIM_LEASE = timedelta(minutes=5)
+# The database queue runs a deferred task (inbound processing, every ENQUEUE_WINDOW while mail
+# arrives) before any task enqueued to run at once of the same priority: without a higher
+# one, the mail queued would wait for a burst of inbound mail to end.
+SEND_PRIORITY = 10
 
 
 def render(kind: str, language: str, context: dict) -> tuple[str, str]:
@@ -86,6 +91,23 @@ def _sender_address(ticket_id: int | None) -> str:
     return first[0] if first else settings.DEFAULT_FROM_EMAIL
 
 
+def _sender_addresses(ticket_ids: set[int | None]) -> dict[int | None, str]:
+    """`sender_address` of many tickets (the ones a run of the outbox writes about) at once:
+    the mailbox of each ticket's first processed message, when that mailbox is active."""
+    firsts = (
+        InboundMessage.objects.filter(ticket_id__in=ticket_ids - {None}, status="processed")
+        .values("ticket_id")
+        .annotate(first=Min("pk"))
+        .values("first")
+    )
+    origins = InboundMessage.objects.filter(pk__in=firsts, mailbox__is_active=True)
+    found = dict(origins.values_list("ticket_id", "mailbox__address"))
+    if ticket_ids - found.keys():
+        fallback = _sender_address(None)
+        found |= {ticket_id: fallback for ticket_id in ticket_ids - found.keys()}
+    return found
+
+
 # The latest ten Message-IDs of the ticket's conversation before this message: all received
 # ones, and the ones we sent before it (queued before it: a smaller reference id).
 _THREAD = (
@@ -130,7 +152,7 @@ def queue(
     headers = {}
     headers["Auto-Submitted"] = "auto-replied" if kind in AUTOMATIC_KINDS else "auto-generated"
     headers["X-Auto-Response-Suppress"] = "All"
-    outbound = OutboundMessage.objects.create(
+    outbound = OutboundMessage(
         kind=kind,
         ticket=ticket,
         recipients=recipients,
@@ -141,8 +163,9 @@ def queue(
         message_id=message_id,
         headers=headers,
     )
+    insert_one(outbound)  # every acknowledgement: cheaper than save() (model signals: none)
     if ticket is not None:
-        MessageReference.objects.create(message_id=message_id, ticket=ticket, outgoing=True)
+        insert_one(MessageReference(message_id=message_id, ticket=ticket, outgoing=True))
     send_after_commit()
     return outbound
 
@@ -207,7 +230,10 @@ class _SendHook:
         from .tasks import send_outbox
 
         self.done = True
-        send_outbox.enqueue()
+        if send_outbox.get_backend().supports_priority:
+            send_outbox.using(priority=SEND_PRIORITY).enqueue()
+        else:
+            send_outbox.enqueue()
 
 
 def send_after_commit() -> None:
@@ -244,16 +270,26 @@ def one_send_at_the_end():
             send_after_commit()  # at once, or when the transaction around the block commits
 
 
+# What sending runs for every message, written once (the ORM's statements cost more to build
+# than to run).
+_OUTBOX = f'"{OutboundMessage._meta.db_table}"'
+_CLAIM = (
+    f"UPDATE {_OUTBOX} SET attempts = %s, next_attempt_at = %s"
+    " WHERE id = %s AND status = %s AND attempts = %s AND next_attempt_at <= %s"
+)
+_SENT = f"UPDATE {_OUTBOX} SET status = %s, sent_at = %s, last_error = %s WHERE id = %s"
+
+
 def _claim(outbound: OutboundMessage) -> bool:
     """Only one worker sends a message: the one whose update finds it unchanged (as read
     just before; only its sending changes it)."""
     now = clock.now()
-    claimed = OutboundMessage.objects.filter(
-        pk=outbound.pk,
-        status=OutboundMessage.Status.PENDING,
-        attempts=outbound.attempts,
-        next_attempt_at__lte=now,
-    ).update(attempts=outbound.attempts + 1, next_attempt_at=now + CLAIM_LEASE)
+    adapt = connection.ops.adapt_datetimefield_value
+    claim = [outbound.attempts + 1, adapt(now + CLAIM_LEASE), outbound.pk]
+    unchanged = [OutboundMessage.Status.PENDING, outbound.attempts, adapt(now)]
+    with connection.cursor() as cursor:
+        cursor.execute(_CLAIM, [*claim, *unchanged])
+        claimed = cursor.rowcount
     if claimed:
         outbound.attempts, outbound.next_attempt_at = outbound.attempts + 1, now + CLAIM_LEASE
     return bool(claimed)
@@ -268,13 +304,11 @@ def send_due(limit: int = 100) -> int:
     )
     if not due:
         return 0
-    sent, senders = 0, {}  # ticket -> its reply address, looked up once per run
+    sent, senders = 0, _sender_addresses({outbound.ticket_id for outbound in due})
     connection = get_connection(fail_silently=False)  # opened by the first send, not here:
     try:  # a server that is down must count as a failed attempt of each message
         for outbound in due:
             if _claim(outbound):
-                if outbound.ticket_id not in senders:  # now: the mail that opened it is linked
-                    senders[outbound.ticket_id] = _sender_address(outbound.ticket_id)
                 sent += _send_one(outbound, connection, senders[outbound.ticket_id])
     finally:
         with contextlib.suppress(Exception):
@@ -302,7 +336,10 @@ def _send_one(outbound: OutboundMessage, connection, reply_to: str) -> int:
         _failed(outbound, exc)
         return 0
     outbound.status, outbound.sent_at, outbound.last_error = "sent", clock.now(), ""
-    outbound.save(update_fields=["status", "sent_at", "last_error"])
+    db = transaction.get_connection()  # `connection` here is the mail server's
+    with db.cursor() as cursor:
+        sent_at = db.ops.adapt_datetimefield_value(outbound.sent_at)
+        cursor.execute(_SENT, [outbound.status, sent_at, "", outbound.pk])
     return 1
 
 

@@ -17,7 +17,7 @@ from django.utils.translation import pgettext_lazy
 
 from firstline.accounts.models import Group, Organization, User
 from firstline.core import clock, revisions
-from firstline.core.bulk import insert_one, insert_rows, update_rows
+from firstline.core.bulk import insert_columns, insert_one, update_rows
 from firstline.core.errors import Conflict, InvalidInput, NotAllowed, PayloadTooLarge
 
 from . import lifecycle, signals
@@ -462,7 +462,7 @@ def add_comment(
             raise InvalidInput.for_field(
                 "attachments", _("An internal upload cannot go on a public reply, or the reverse.")
             )
-    comment = Comment.objects.create(
+    comment = Comment(
         ticket=ticket,
         author=actor,
         body=body,
@@ -470,6 +470,7 @@ def add_comment(
         channel=channel,
         created_at=clock.now(),
     )
+    insert_one(comment)
     for attachment in attachments:
         attachment.comment = comment
         attachment.save(update_fields=["comment"])
@@ -630,7 +631,7 @@ def add_attachment(
     )
     attachment.file.save(name, file, save=False)
     try:
-        attachment.save()
+        insert_one(attachment)
         _record(
             ticket,
             actor=actor,
@@ -744,42 +745,52 @@ class AutoEscalation:
 class _Escalated:
     ticket: Ticket
     fields: set[str]
-    events: list[TicketEvent]
+    events: list[tuple]  # history rows, see `_event`
     group: Group | None = None
 
 
 @transaction.atomic
-def escalate_many(*, escalations: list[AutoEscalation], channel: str, via: str = "") -> int:
+def escalate_many(
+    *,
+    escalations: list[AutoEscalation],
+    channel: str,
+    via: str = "",
+    locked: dict[int, Ticket] | None = None,
+) -> int:
     """Escalates many tickets at once, as the system: the priority one step up and/or the
     next tier's group, with the same history as `update_ticket` and `escalate_ticket`, in a
     few set-based statements; listeners get one `tickets_changed` signal. Closed tickets,
     resolved ones (for the move) and tickets with no higher tier are left as they are.
-    Returns how many tickets changed."""
+    `locked`: tickets by id that the caller has locked in this transaction and read (all but
+    the description), not read again (the sweep). Returns how many tickets changed."""
     wanted = {e.ticket_id: e for e in escalations}
-    tickets = list(
-        Ticket.objects.select_for_update()
-        .defer("description")
-        .filter(pk__in=wanted)
-        .exclude(status=Status.CLOSED)
-        .order_by("pk")
-    )
+    known = locked or {}
+    tickets = [known[pk] for pk in wanted if pk in known]
+    if unknown := [pk for pk in wanted if pk not in known]:
+        tickets += Ticket.objects.select_for_update().defer("description").filter(pk__in=unknown)
+    tickets = sorted((t for t in tickets if t.status != Status.CLOSED), key=lambda t: t.pk)
     groups, next_group = _next_tier_finder()
     _attach_people_and_groups(tickets, groups)
     changed = [
         done
         for ticket in tickets
-        if (done := _escalate_one(ticket, wanted[ticket.pk], next_group, channel, via))
+        if (done := _escalate_one(ticket, wanted[ticket.pk], next_group, via))
     ]
-    _unassign_outsiders(changed, channel, via)
+    _unassign_outsiders(changed, via)
     now = clock.now()
     for done in changed:
         done.ticket.version += 1
         done.ticket.updated_at = now
-        for event in done.events:
-            event.created_at = now
     fields = sorted({f for done in changed for f in done.fields} | {"version", "updated_at"})
     update_rows(Ticket, [done.ticket for done in changed], fields)
-    insert_rows(TicketEvent, [e for done in changed for e in done.events])
+    rows = [row for done in changed for row in done.events]  # see `_event`
+    names = ("ticket_id", "kind", "field", "old_value", "new_value", "note", "is_public")
+    history = {name: [row[i] for row in rows] for i, name in enumerate(names)}
+    n = len(rows)
+    insert_columns(
+        TicketEvent,
+        {**history, "actor_id": [None] * n, "channel": [channel] * n, "created_at": [now] * n},
+    )
     signals.tickets_changed.send(
         sender=Ticket,
         changes=[(d.ticket, frozenset(d.fields)) for d in changed],
@@ -821,41 +832,31 @@ def _attach_people_and_groups(tickets: list[Ticket], groups: dict[int, Group]) -
         ticket.assignee = people.get(ticket.assignee_id)
 
 
-def _escalate_one(ticket, escalation, next_group, channel, via) -> _Escalated | None:
+def _escalate_one(ticket, escalation, next_group, via) -> _Escalated | None:
     done = _Escalated(ticket, set(), [])
     if escalation.raise_priority and ticket.priority < Priority.URGENT:
         old, ticket.priority = ticket.priority, ticket.priority + 1
         done.fields.add("priority")
-        done.events.append(
-            _event(ticket, channel, EventKind.CHANGED, "priority", old, ticket.priority, via)
-        )
+        done.events.append(_event(ticket, EventKind.CHANGED, "priority", old, ticket.priority, via))
     if escalation.next_tier and ticket.status != Status.RESOLVED:
         group = next_group(ticket)
         if group is not None:
             done.events.append(
-                _event(ticket, channel, EventKind.ESCALATED, "group", ticket.group, group, "")
+                _event(ticket, EventKind.ESCALATED, "group", ticket.group, group, escalation.reason)
             )
-            done.events[-1].note = escalation.reason
             ticket.group, done.group = group, group
             done.fields.add("group")
     return done if done.fields else None
 
 
-def _event(ticket, channel, kind, field, old, new, note) -> TicketEvent:
-    return TicketEvent(
-        ticket=ticket,
-        actor=None,
-        channel=channel,
-        kind=kind,
-        field=field,
-        old_value=_display(field, old),
-        new_value=_display(field, new),
-        note=note,
-        is_public=kind == EventKind.CHANGED and field in PUBLIC_FIELDS,
-    )
+def _event(ticket, kind, field, old, new, note) -> tuple:
+    """A history entry of `escalate_many` as the values of its insert (ticket_id, kind, field,
+    old_value, new_value, note, is_public): a TicketEvent instance each costs more."""
+    public = kind == EventKind.CHANGED and field in PUBLIC_FIELDS
+    return (ticket.pk, kind, field, _display(field, old), _display(field, new), note, public)
 
 
-def _unassign_outsiders(changed: list[_Escalated], channel: str, via: str) -> None:
+def _unassign_outsiders(changed: list[_Escalated], via: str) -> None:
     """An assignee who is not a member of the ticket's new group lets go of it."""
     moved = [d for d in changed if d.group and d.ticket.assignee]
     members = set(
@@ -867,9 +868,7 @@ def _unassign_outsiders(changed: list[_Escalated], channel: str, via: str) -> No
         assignee = done.ticket.assignee
         if assignee.sees_all_tickets or (done.group.pk, assignee.pk) in members:
             continue
-        done.events.append(
-            _event(done.ticket, channel, EventKind.CHANGED, "assignee", assignee, None, via)
-        )
+        done.events.append(_event(done.ticket, EventKind.CHANGED, "assignee", assignee, None, via))
         done.ticket.assignee = None
         done.fields.add("assignee")
 
@@ -974,9 +973,16 @@ def create_category(*, actor: User | None, name: str, parent: Category | None = 
 Upload = tuple[File, str, str]  # the file, the name the sender gave it, its declared type
 
 
+def _inside(service):
+    """`service` without the savepoint its own transaction.atomic would add: for the services
+    below, whose transaction already makes the whole call all or nothing (a savepoint costs a
+    round trip each way on PostgreSQL)."""
+    return service.__wrapped__
+
+
 def _store(actor: User, ticket: Ticket, upload: Upload, public: bool, channel: str):
     file, name, content_type = upload
-    return add_attachment(
+    return _inside(add_attachment)(
         actor=actor,
         ticket=ticket,
         file=file,
@@ -1013,7 +1019,7 @@ def post_reply(
     with _files_removed_on_failure(stored):
         for upload in uploads:
             stored.append(_store(actor, ticket, upload, public, channel))
-        return add_comment(
+        return _inside(add_comment)(
             actor=actor,
             ticket=ticket,
             body=body,
@@ -1023,10 +1029,12 @@ def post_reply(
         )
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)
 def open_ticket_with_files(*, actor: User, uploads: Iterable[Upload] = (), **fields) -> Ticket:
-    """A new ticket and the files that came with the request, all or nothing."""
-    ticket = create_ticket(actor=actor, **fields)
+    """A new ticket and the files that came with the request, all or nothing. Called inside
+    a transaction (e-mail: one savepoint per message), it adds no savepoint of its own: a
+    failure rolls back with the caller's block, so a caller must not catch it and go on."""
+    ticket = _inside(create_ticket)(actor=actor, **fields)
     stored: list[Attachment] = []
     with _files_removed_on_failure(stored):
         for upload in uploads:
