@@ -1,5 +1,8 @@
 """The REST API under /api/v1/: authentication, error format and the routers of each app."""
 
+import logging
+
+from django.conf import settings
 from django.http import Http404
 from django.utils.translation import gettext as _
 from ninja import NinjaAPI
@@ -9,8 +12,21 @@ from ninja.security import HttpBearer
 from firstline.accounts.services import authenticate_api_token
 from firstline.core.errors import ServiceError
 
+logger = logging.getLogger("django")  # where django-ninja's HttpBearer logs
+
 
 class TokenAuth(HttpBearer):
+    def __call__(self, request):
+        """HttpBearer's reading of `Authorization: Bearer <token>`, from the WSGI environ:
+        `request.headers`, which it uses, first copies every header of the request."""
+        given = request.META.get("HTTP_AUTHORIZATION", "")
+        scheme, _space, token = given.partition(" ")
+        if scheme.lower() != self.openapi_scheme:
+            if settings.DEBUG and given:
+                logger.error("Unexpected auth - '%s'", given)
+            return None
+        return self.authenticate(request, token)
+
     def authenticate(self, request, token: str):
         user = authenticate_api_token(token)
         if user is not None:

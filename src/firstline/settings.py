@@ -121,6 +121,8 @@ def _database() -> dict:
     config = dj_database_url.parse(url, conn_max_age=int(os.environ.get("CONN_MAX_AGE", "60")))
     if config["ENGINE"] == "django.db.backends.sqlite3":
         Path(config["NAME"]).parent.mkdir(parents=True, exist_ok=True)
+        # Django's backend, with the writers of all processes queued (core/sqlite/base.py).
+        config["ENGINE"] = "firstline.core.sqlite"
         # IMMEDIATE makes concurrent writers queue instead of failing on lock upgrade;
         # WAL lets readers carry on while a write is in progress.
         config["OPTIONS"] = {

@@ -4,6 +4,7 @@ import pytest
 from django.test import Client
 
 from firstline.accounts.models import Group, Organization, User
+from firstline.accounts.services import create_api_token
 
 from ..factories import AdminFactory
 
@@ -394,3 +395,12 @@ def test_openapi_schema_declares_bearer_authentication(desk):
 
 def test_api_docs_page_answers(desk):
     assert Client().get("/api/v1/docs").status_code == 200
+
+
+def test_the_bearer_scheme_is_read_in_any_case_and_the_token_is_all_after_it(desk):
+    _, secret = create_api_token(user=desk.alice, name="schemes")
+    for scheme in ("Bearer", "bearer", "BEARER"):
+        answer = Client(HTTP_AUTHORIZATION=f"{scheme} {secret}").get("/api/v1/tickets")
+        assert answer.status_code == 200, scheme
+    for given in (f"Bearer  {secret}", f"Bearer {secret} ", f"Token {secret}", secret):
+        assert Client(HTTP_AUTHORIZATION=given).get("/api/v1/tickets").status_code == 401

@@ -11,6 +11,7 @@ plus `_scaleout`) and Redis database 15, both emptied at the start and the end.
 """
 
 import collections
+import gc
 import http.client
 import itertools
 import json
@@ -431,3 +432,15 @@ def test_serve_takes_its_options_from_flags_or_the_environment(monkeypatch, tmp_
     loggers = as_json["logconfig_dict"]["loggers"]
     assert loggers["gunicorn.access"]["level"] == "WARNING"  # no access log unless asked
     assert as_json["logconfig_dict"]["handlers"]["json"]["formatter"] == "json"
+
+
+def test_the_workers_fork_with_the_loaded_application_out_of_the_collectors_way():
+    from firstline.core.management.commands import serve
+
+    server = serve.FirstlineServer({"bind": "127.0.0.1:0"})
+    gc.unfreeze()
+    try:
+        assert server.load() is not None
+        assert gc.get_freeze_count() > 0  # the objects loaded so far: no full pass visits them
+    finally:
+        gc.unfreeze()

@@ -3,7 +3,8 @@ from typing import Literal
 from django.utils.translation import gettext as _
 from ninja import Field, Router, Schema, Status
 from ninja.pagination import LimitOffsetPagination, paginate
-from pydantic import ConfigDict
+from ninja.schema import DjangoGetter
+from pydantic import ConfigDict, model_validator
 
 from firstline.core.errors import NotAllowed, as_field_error
 
@@ -17,6 +18,18 @@ class StrictSchema(Schema):
     """Input schemas refuse unknown fields instead of silently ignoring them."""
 
     model_config = ConfigDict(extra="forbid")
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _run_root_validator(cls, values, handler, info):
+        """A request's fields arrive as a dict: validated once, as they are. (django-ninja's
+        validator, replaced here, validates them a second time through its getter for model
+        instances, which changes nothing for a dict: 4/5 of the time of reading a new
+        ticket's fields.) Anything else is validated as django-ninja does."""
+        if isinstance(values, dict):
+            return handler(values)
+        handler(values)
+        return handler(DjangoGetter(values, cls, info.context))
 
 
 class OrganizationOut(Schema):

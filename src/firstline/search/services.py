@@ -42,8 +42,11 @@ class Entry:
     organization_id: int | None = None
 
 
+KINDS = frozenset(Kind.values)  # `Kind.values` builds its list anew each time
+
+
 def _check_kind(kind: str) -> str:
-    if kind not in Kind.values:
+    if kind not in KINDS:
         raise ValueError(f"Unknown search document kind {kind!r}.")
     return kind
 

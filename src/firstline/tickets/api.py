@@ -179,25 +179,56 @@ class CategoryIn(StrictSchema):
     parent: int | None = None
 
 
+def _ref(obj, *fields: str) -> dict | None:
+    return None if obj is None else {name: getattr(obj, name) for name in fields}
+
+
+def _user_ref(user) -> dict | None:
+    return None if user is None else {"username": user.username, "name": user.display_name}
+
+
+def _category_out(category) -> dict | None:
+    if category is None:
+        return None
+    names = {"name": category.name, "full_name": category.full_name}
+    return {"id": category.pk, **names, "parent": category.parent_id}
+
+
 def _ticket_out(ticket, user, *, detail: bool = False) -> dict:
-    """Requesters get the same shape with internal routing (group, tags, links) left empty."""
+    """The ticket as TicketOut (TicketDetailOut with `detail`) shows it, built as it is sent:
+    django-ninja validating our own answer against its schema cost more than building it
+    (tests/tickets/test_api_output.py holds the two together). Requesters get the same shape
+    with internal routing (group, tags, links) left empty."""
     staff = user.is_agent
     data = {
         "number": ticket.pk,
+        "subject": ticket.subject,
+        "description": ticket.description,
+        "status": ticket.status,
         "priority": Priority(ticket.priority).key,
-        "group": ticket.group if staff else None,
+        "channel": ticket.channel,
+        "category": _category_out(ticket.category),
+        "requester": _user_ref(ticket.requester),
+        "organization": _ref(ticket.organization, "slug", "name"),
+        "group": _ref(ticket.group, "slug", "name", "tier") if staff else None,
+        "assignee": _user_ref(ticket.assignee),
         "tags": [t.name for t in ticket.tags.all()] if staff else [],
         "merged_into": ticket.merged_into_id,
     }
-    for name in ("subject", "description", "status", "channel", "category", "requester"):
-        data[name] = getattr(ticket, name)
-    for name in ("organization", "assignee", "version", "created_at", "updated_at"):
+    for name in ("version", "created_at", "updated_at"):
         data[name] = getattr(ticket, name)
     for name in ("first_responded_at", "resolved_at", "closed_at"):
         data[name] = getattr(ticket, name)
     if detail:
         data["links"] = sorted(t.pk for t in ticket.links.all()) if staff else []
     return data
+
+
+def _answer(request, data: dict, status: int = 200):
+    """`data`, already in its documented shape, rendered as every answer of the API is."""
+    from firstline.api import api  # imported late: firstline.api mounts this module's router
+
+    return api.create_response(request, data, status=status)
 
 
 def _encode_cursor(number: int) -> str:
@@ -273,10 +304,13 @@ def list_tickets(request, query: Query[TicketQuery]):
     page = list(tickets[: query.limit + 1])
     more = len(page) > query.limit
     page = page[: query.limit]
-    return {
-        "items": [_ticket_out(t, request.user) for t in page],
-        "next_cursor": _encode_cursor(page[-1].pk) if more else None,
-    }
+    return _answer(
+        request,
+        {
+            "items": [_ticket_out(t, request.user) for t in page],
+            "next_cursor": _encode_cursor(page[-1].pk) if more else None,
+        },
+    )
 
 
 def _category(category_id: int | None):
@@ -317,12 +351,13 @@ def create_ticket(request, payload: TicketIn):
         tags=payload.tags,
         **refs,
     )
-    return Reply(201, _ticket_out(ticket, user, detail=True))
+    return _answer(request, _ticket_out(ticket, user, detail=True), 201)
 
 
 @router.get("/tickets/{number}", response=TicketDetailOut)
 def get_ticket(request, number: int):
-    return _ticket_out(selectors.get_ticket(request.user, number), request.user, detail=True)
+    ticket = selectors.get_ticket(request.user, number)
+    return _answer(request, _ticket_out(ticket, request.user, detail=True))
 
 
 def _expected_version(request, body_version: int | None) -> int | None:
@@ -354,7 +389,7 @@ def update_ticket(request, number: int, payload: TicketPatch):
     ticket = services.update_ticket(
         actor=user, ticket=ticket, channel=Channel.API, expected_version=version, **changes
     )
-    return _ticket_out(ticket, user, detail=True)
+    return _answer(request, _ticket_out(ticket, user, detail=True))
 
 
 @router.get("/tickets/{number}/comments", response=list[CommentOut])
@@ -421,7 +456,7 @@ def ticket_history(request, number: int):
     return events
 
 
-def _escalate(request, number: int, payload: EscalationIn, *, upwards: bool) -> dict:
+def _escalate(request, number: int, payload: EscalationIn, *, upwards: bool):
     user = request.user
     ticket = selectors.get_ticket(user, number)
     services.require_agent(user)
@@ -438,7 +473,7 @@ def _escalate(request, number: int, payload: EscalationIn, *, upwards: bool) -> 
         channel=Channel.API,
         expected_version=_expected_version(request, payload.version),
     )
-    return _ticket_out(ticket, user, detail=True)
+    return _answer(request, _ticket_out(ticket, user, detail=True))
 
 
 @router.post("/tickets/{number}/escalate", response=TicketDetailOut)
@@ -457,7 +492,7 @@ def merge_ticket(request, number: int, payload: MergeIn):
     source = selectors.get_ticket(user, number)
     target = selectors.get_ticket(user, payload.into)
     target = services.merge_tickets(actor=user, source=source, target=target, channel=Channel.API)
-    return _ticket_out(selectors.get_ticket(user, target.pk), user, detail=True)
+    return _answer(request, _ticket_out(selectors.get_ticket(user, target.pk), user, detail=True))
 
 
 @router.post("/tickets/{number}/links", response=TicketDetailOut)
@@ -470,14 +505,14 @@ def unlink_ticket(request, number: int, other: int):
     return _link(request, number, other, linked=False)
 
 
-def _link(request, number: int, other_number: int, *, linked: bool) -> dict:
+def _link(request, number: int, other_number: int, *, linked: bool):
     user = request.user
     ticket = selectors.get_ticket(user, number)
     other = selectors.get_ticket(user, other_number)
     services.link_tickets(
         actor=user, ticket=ticket, other=other, channel=Channel.API, linked=linked
     )
-    return _ticket_out(selectors.get_ticket(user, number), user, detail=True)
+    return _answer(request, _ticket_out(selectors.get_ticket(user, number), user, detail=True))
 
 
 @router.get("/categories", response=list[CategoryOut])

@@ -1,5 +1,6 @@
 """`firstline serve`: the production web server (gunicorn, threaded workers, WhiteNoise)."""
 
+import gc
 import os
 import shutil
 import tempfile
@@ -170,4 +171,8 @@ class FirstlineServer(BaseApplication):
     def load(self):
         from firstline.wsgi import application
 
+        # The workers fork from here with the application loaded: what it holds now lasts
+        # as long as they do, so the garbage collector leaves it out of its full passes
+        # (about 20 ms each otherwise).
+        gc.freeze()
         return application
