@@ -467,3 +467,30 @@ def test_a_reply_with_files_records_each_file_then_the_reply(desk, new_ticket):
     assert (EventKind.COMMENTED, "") in kinds
     assert Ticket.objects.get(pk=ticket.pk).version == version + 3  # each file, then the reply
     assert sorted(a.filename for a in comment.attachments.all()) == ["a.txt", "b.txt"]
+
+
+def _savepoints(call) -> int:
+    from django.db import connection, transaction
+    from django.test.utils import CaptureQueriesContext
+
+    with transaction.atomic(), CaptureQueriesContext(connection) as captured:
+        call()
+    return sum(q["sql"].startswith("SAVEPOINT") for q in captured.captured_queries)
+
+
+def test_a_reply_opens_no_savepoint_for_its_files_and_comment(desk, new_ticket):
+    """post_reply is all or nothing in one savepoint: the comment and files it stores inside
+    it add none of their own (two round trips each on PostgreSQL, for every e-mail)."""
+    ticket = new_ticket()
+
+    def reply(files: int):
+        uploads = [(ContentFile(b"x"), f"{i}.txt", "text/plain") for i in range(files)]
+        return lambda: services.post_reply(
+            actor=desk.alice, ticket=ticket, body="hi", channel="email", uploads=uploads
+        )
+
+    alone = _savepoints(
+        lambda: services.add_comment(actor=desk.alice, ticket=ticket, body="hi", channel="email")
+    )
+    assert _savepoints(reply(0)) == alone  # post_reply's own, where add_comment had its own
+    assert _savepoints(reply(2)) == alone

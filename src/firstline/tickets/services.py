@@ -976,7 +976,8 @@ Upload = tuple[File, str, str]  # the file, the name the sender gave it, its dec
 def _inside(service):
     """`service` without the savepoint its own transaction.atomic would add: for the services
     below, whose transaction already makes the whole call all or nothing (a savepoint costs a
-    round trip each way on PostgreSQL)."""
+    round trip each way on PostgreSQL). It unwraps the outermost decorator, which must stay
+    transaction.atomic: tests/tickets/test_services.py counts the savepoints of a reply."""
     return service.__wrapped__
 
 
