@@ -46,6 +46,23 @@ def _reversed(field):
     return field[1:] if field.startswith("-") else f"-{field}"
 
 
+_ASSIGNEE = {"label": _("Assignee"), "required": False}
+
+
+class _AgentFilterField(forms.ChoiceField):
+    """The assignee filter: anyone, unassigned, or one of the agents. Its choices are only
+    the first two; the agents (hundreds on a large desk, the same cached list for everyone)
+    are checked as a set and shown from cached HTML (widgets.lighten), instead of being
+    copied and normalized choice by choice on every page."""
+
+    def __init__(self, agents: list[tuple[str, str]], **kwargs):
+        super().__init__(choices=[("", _("Anyone")), ("none", _("Unassigned"))], **kwargs)
+        self.agent_values = {value for value, _label in agents}
+
+    def valid_value(self, value) -> bool:
+        return str(value) in self.agent_values or super().valid_value(value)
+
+
 class QueueFilterForm(forms.Form):
     status = forms.ChoiceField(
         label=_("Status"),
@@ -68,7 +85,7 @@ class QueueFilterForm(forms.Form):
         to_field_name="slug",
         empty_label=_("Any"),
     )
-    assignee = forms.ChoiceField(label=_("Assignee"), required=False)
+    assignee = forms.ChoiceField(label=_("Assignee"), required=False)  # see __init__
     channel = forms.ChoiceField(
         label=_("Channel"), required=False, choices=[("", _("Any")), *Channel.choices]
     )
@@ -82,11 +99,8 @@ class QueueFilterForm(forms.Form):
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["assignee"].choices = [
-            ("", _("Anyone")),
-            ("none", _("Unassigned")),
-            *selectors.reference_choices()["agent"],
-        ]
+        agents = selectors.reference_choices()["agent"]
+        self.fields["assignee"] = _AgentFilterField(agents, **_ASSIGNEE)
 
     def filters(self) -> TicketFilters:
         data = getattr(self, "cleaned_data", {})
