@@ -2,6 +2,7 @@ import pytest
 
 from firstline.core.errors import NotFound
 from firstline.tickets import selectors, services
+from firstline.tickets.models import Ticket
 
 from ..factories import AgentFactory
 
@@ -109,3 +110,50 @@ def test_tickets_in_groups_and_assigned_match_visible_tickets(desk, tickets):
     desk.l2_agent.is_active = False
     assert ids(selectors.tickets_assigned_to(desk.l2_agent)) == set()
     assert ids(selectors.tickets_in_groups(desk.l2_agent, [desk.l2.pk])) == set()
+
+
+def test_ticket_values_are_list_tickets_read_as_columns(desk, tickets, new_ticket):
+    """list_ticket_values scopes and filters as list_tickets does (newest first, cursor)."""
+    services.create_ticket(
+        actor=desk.supervisor, requester=desk.bob, subject="s", channel="web", tags=["vpn"]
+    )
+    new_ticket(requester=desk.carol, priority="high")
+    users = [desk.alice, desk.acme_manager, desk.carol, desk.l1_agent, desk.l2_agent]
+    users += [desk.supervisor, AgentFactory(), AgentFactory(is_active=False)]
+    filters = [
+        selectors.TicketFilters(),
+        selectors.TicketFilters(status=["new", "open"], priority=[3]),
+        selectors.TicketFilters(tag="VPN ", unassigned=True),
+        selectors.TicketFilters(organization_id=desk.acme.pk),
+    ]
+    for user in users:
+        for f in filters:
+            for before in (None, tickets[2].pk):
+                expected = [
+                    (t.pk, t.subject, t.requester.username)
+                    for t in selectors.list_tickets(user, f, before_number=before)[:3]
+                ]
+                rows = selectors.list_ticket_values(
+                    user, f, ("pk", "subject", "requester__username"), limit=3, before_number=before
+                )
+                assert [tuple(r.values()) for r in rows] == expected, (user.username, f, before)
+
+
+def test_tag_names_are_each_ticket_s_in_name_order(desk, new_ticket):
+    first = services.create_ticket(
+        actor=desk.supervisor, requester=desk.bob, subject="s", channel="web", tags=["b", "a"]
+    )
+    second = services.create_ticket(
+        actor=desk.supervisor, requester=desk.bob, subject="s", channel="web", tags=["c"]
+    )
+    untagged = new_ticket()
+    found = selectors.tag_names([first.pk, second.pk, untagged.pk])
+    assert found == {first.pk: ["a", "b"], second.pk: ["c"]}
+    assert selectors.tag_names([]) == {}
+
+
+def test_visible_tickets_narrows_the_tickets_it_is_given(desk, tickets):
+    carols = Ticket.objects.filter(requester=desk.carol)
+    for user in (desk.alice, desk.acme_manager, desk.l1_agent, desk.l2_agent, desk.supervisor):
+        given = set(selectors.visible_tickets(user, carols).values_list("pk", flat=True))
+        assert given == numbers(user) & set(carols.values_list("pk", flat=True)), user.username

@@ -3,6 +3,7 @@
 This module is where tenant isolation lives: every view, API handler and export asks here.
 """
 
+import functools
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -16,10 +17,10 @@ from firstline.search import selectors as search_selectors
 from .models import Attachment, Category, Comment, Tag, Ticket, TicketEvent
 
 
-def visible_tickets(user: User) -> QuerySet[Ticket]:
+def visible_tickets(user: User, tickets: QuerySet[Ticket] | None = None) -> QuerySet[Ticket]:
     """Supervisors see all; agents their groups' and their own; requesters theirs (managers:
-    their organization's)."""
-    tickets = Ticket.objects.all()
+    their organization's). `tickets` (default: all of them) narrowed to those."""
+    tickets = Ticket.objects.all() if tickets is None else tickets
     if not user.is_authenticated or not user.is_active:
         return tickets.none()
     if user.sees_all_tickets:
@@ -118,6 +119,60 @@ def filter_tickets(
     before_number: int | None = None,
 ) -> QuerySet[Ticket]:
     """`filters` applied to `tickets`, which one of the scoping selectors above gave."""
+    return (
+        _filtered(user, tickets, filters, before_number=before_number)
+        .select_related("requester", "organization", "group", "assignee", "category")
+        .prefetch_related(Prefetch("tags", queryset=Tag.objects.only("name")))
+        .order_by("-pk")
+    )
+
+
+def list_ticket_values(
+    user: User,
+    filters: TicketFilters,
+    fields: tuple[str, ...],
+    *,
+    limit: int,
+    before_number: int | None = None,
+) -> list[dict]:
+    """The first `limit` tickets of list_tickets() as dicts of `fields` (lookups such as
+    "requester__username"), read in one query: a page that shows a few columns of each
+    related row costs a fraction of what five model instances per ticket do."""
+    tickets = visible_tickets(user, _columns(fields).all())
+    tickets = _filtered(user, tickets, filters, before_number=before_number)
+    return list(tickets.order_by("-pk")[:limit])
+
+
+@functools.cache
+def _columns(fields: tuple[str, ...]) -> QuerySet[Ticket]:
+    """Tickets as dicts of `fields`, set up once per process: turning a few dozen lookups into
+    joins cost a request more than all its filters. Only ever copied (never evaluated)."""
+    return Ticket.objects.values(*fields)
+
+
+@functools.cache
+def _tag_pairs() -> QuerySet:
+    return Ticket.tags.through.objects.order_by("tag__name").values_list("ticket_id", "tag__name")
+
+
+def tag_names(ticket_ids: list[int]) -> dict[int, list[str]]:
+    """The tag names of each of `ticket_ids`, in name order, in one query. The ids must come
+    from a read scoped by this module (tags are internal: requesters are not shown them)."""
+    if not ticket_ids:
+        return {}
+    names: dict[int, list[str]] = {}
+    for ticket_id, name in _tag_pairs().filter(ticket_id__in=ticket_ids):
+        names.setdefault(ticket_id, []).append(name)
+    return names
+
+
+def _filtered(
+    user: User,
+    tickets: QuerySet[Ticket],
+    filters: TicketFilters,
+    *,
+    before_number: int | None = None,
+) -> QuerySet[Ticket]:
     f = filters
     conditions = {
         "status__in": f.status,
@@ -143,11 +198,7 @@ def filter_tickets(
         if q.lstrip("#").isdigit():
             text |= Q(pk=int(q.lstrip("#")))
         tickets = tickets.filter(text)
-    return (
-        tickets.select_related("requester", "organization", "group", "assignee", "category")
-        .prefetch_related(Prefetch("tags", queryset=Tag.objects.only("name")))
-        .order_by("-pk")
-    )
+    return tickets
 
 
 def ticket_comments(user: User, ticket: Ticket) -> QuerySet[Comment]:
