@@ -346,6 +346,73 @@ def test_a_new_sender_whose_address_is_someone_elses_username_gets_a_free_one(de
     assert requester.email == "dana@unknown.example"
 
 
+def test_a_new_sender_is_inserted_in_one_statement_as_create_user_would_make_them(
+    deliver, mail, desk
+):
+    """No lookups or savepoints of create_user's; the model signals are still sent."""
+    from django.db.models.signals import post_save
+    from django.test.utils import CaptureQueriesContext
+
+    add_organization_domain(actor=None, organization=desk.globex, domain="globex.example")
+    saved = []
+
+    def receiver(sender, instance, created, **kwargs):
+        saved.append((instance.email, created, instance.pk is not None))
+
+    post_save.connect(receiver, sender=User, weak=False, dispatch_uid="test-new-sender")
+    try:
+        with CaptureQueriesContext(connection) as captured:
+            message = deliver(mail(sender="Fox William Mulder <Fox@Globex.example>"))
+    finally:
+        post_save.disconnect(dispatch_uid="test-new-sender", sender=User)
+
+    user = message.ticket.requester
+    expected = dict(username="fox@globex.example", email="fox@globex.example", role=Role.REQUESTER)
+    expected |= dict(first_name="Fox", last_name="William Mulder", organization=desk.globex)
+    expected |= dict(is_active=True, is_staff=False, is_superuser=False, is_org_manager=False)
+    assert {k: getattr(user, k) for k in expected} == expected
+    assert (user.last_login, user.language, user.time_zone) == (None, "", "")
+    assert not user.has_usable_password() and user.date_joined is not None
+    assert saved == [("fox@globex.example", True, True)]
+    sql = [q["sql"] for q in captured.captured_queries]
+    inserts = [q for q in sql if q.startswith('INSERT INTO "accounts_user"')]
+    lookups = [q for q in sql if "accounts_user" in q and q.startswith("SELECT")]
+    assert len(inserts) == 1
+    assert len(lookups) == 1, lookups  # the batch's known senders, none about the new one
+
+
+@pytest.mark.parametrize(
+    ("username", "email"),
+    [
+        ("Dana@UNKNOWN.example", "someone.else@example.com"),  # the name, in another case
+        ("somebody", "DANA@Unknown.Example"),  # the address, in another case
+    ],
+)
+def test_the_one_statement_insert_creates_nobody_when_the_name_or_address_is_taken(
+    desk, username, email
+):
+    from django.db import transaction
+
+    RequesterFactory(username=username, email=email)
+    users = User.objects.count()
+    fields = {"actor": None, "email": "dana@unknown.example", "first_name": "Dana"}
+    fields |= {"last_name": "", "organization": None}
+
+    with transaction.atomic():
+        assert inbound._insert_requester("dana@unknown.example", fields) is None
+
+    assert User.objects.count() == users
+
+
+def test_a_sender_address_create_user_refuses_is_left_to_create_user(desk):
+    fields = {"actor": None, "email": "not an address", "first_name": "", "last_name": ""}
+    fields |= {"organization": None}
+
+    assert inbound._insert_requester("not-an-address", fields) is None
+    assert inbound._insert_requester("no spaces allowed", fields | {"email": "a@b.example"}) is None
+    assert not User.objects.filter(email__in=["not an address", "a@b.example"]).exists()
+
+
 def test_one_acknowledgement_per_sender_every_ten_minutes(deliver, mail):
     with time_machine.travel(T0, tick=False) as traveller:
         first = deliver(mail(sender="dana@unknown.example", subject="Printer jams"))

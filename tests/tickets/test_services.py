@@ -494,3 +494,90 @@ def test_a_reply_opens_no_savepoint_for_its_files_and_comment(desk, new_ticket):
     )
     assert _savepoints(reply(0)) == alone  # post_reply's own, where add_comment had its own
     assert _savepoints(reply(2)) == alone
+
+
+def test_the_lock_reads_the_ticket_and_what_it_refers_to_in_one_query(
+    desk, new_ticket, django_assert_num_queries
+):
+    """_lock runs a query compiled once: the row it gives is the ticket as the ORM reads it
+    now (another copy's changes included), its group, assignee, organization and category
+    loaded with it."""
+    from django.db import transaction
+
+    from firstline.tickets.models import Ticket
+
+    category = CategoryFactory(name="Printers")
+    ticket = services.create_ticket(
+        actor=desk.l1_agent, requester=desk.alice, subject="Jams", category=category
+    )
+    services.update_ticket(
+        actor=desk.l1_agent, ticket=ticket, channel=Channel.WEB, assignee=desk.l1_agent
+    )
+    Ticket.objects.filter(pk=ticket.pk).update(subject="Changed elsewhere")
+    fresh = Ticket.objects.select_related("group", "assignee", "organization", "category").get(
+        pk=ticket.pk
+    )
+    for _ in range(2):  # the first call compiles, the second reuses
+        with transaction.atomic(), django_assert_num_queries(1):
+            locked = services._lock(ticket)
+            related = (locked.group, locked.assignee, locked.organization, locked.category)
+        assert related == (desk.l1, desk.l1_agent, desk.acme, category)
+        assert (related[0].slug, related[1].username, related[3].name) == (
+            "l1",
+            "l1agent",
+            "Printers",
+        )
+        assert [getattr(locked, f.attname) for f in Ticket._meta.concrete_fields] == [
+            getattr(fresh, f.attname) for f in Ticket._meta.concrete_fields
+        ]
+        assert locked.subject == "Changed elsewhere"
+        assert locked.created_at.tzinfo is not None
+        assert not locked._state.adding and locked._state.db == "default"
+
+
+def test_the_lock_refuses_a_stale_version_and_a_missing_ticket(desk, new_ticket):
+    from django.db import transaction
+
+    from firstline.tickets.models import Ticket
+
+    ticket = new_ticket()
+    with transaction.atomic():
+        with pytest.raises(StaleVersion):
+            services._lock(ticket, expected_version=ticket.version + 1)
+        assert services._lock(ticket, expected_version=ticket.version).pk == ticket.pk
+    gone = Ticket(pk=ticket.pk + 1000)
+    with transaction.atomic(), pytest.raises(Ticket.DoesNotExist):
+        services._lock(gone)
+
+
+def test_the_lock_leaves_unset_references_empty(desk, new_ticket):
+    from django.db import transaction
+
+    ticket = new_ticket()
+    with transaction.atomic():
+        locked = services._lock(ticket)
+    assert (locked.assignee, locked.category) == (None, None)
+    assert locked.group == desk.l1
+
+
+def test_participants_are_added_once_each_with_history_and_no_savepoint(desk, new_ticket):
+    """add_participants runs inside the block of an inbound message, which a failure rolls
+    back whole: a savepoint of its own would be two more round trips per copied message."""
+    from firstline.tickets.models import TicketParticipant
+
+    ticket = new_ticket()
+    emails = [desk.bob.email.upper(), "New.Person@Example.net", desk.alice.email, "no-at-sign"]
+
+    def add():
+        return services.add_participants(actor=None, ticket=ticket, emails=emails)
+
+    assert _savepoints(add) == 0
+    added = TicketParticipant.objects.filter(ticket=ticket).order_by("email")
+    assert [(p.email, p.user) for p in added] == sorted(
+        [(desk.bob.email.lower(), desk.bob), ("new.person@example.net", None)]
+    )
+    assert all(p.created_at is not None for p in added)
+    history = events(ticket, kind=EventKind.PARTICIPANT_ADDED)
+    assert sorted(e.new_value for e in history) == sorted(p.email for p in added)
+    assert add() == []  # already copied in: nothing added, nothing recorded
+    assert len(events(ticket, kind=EventKind.PARTICIPANT_ADDED)) == 2

@@ -9,8 +9,9 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.files import File
-from django.db import transaction
+from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.db.models import Q
+from django.db.models.query import get_related_populators
 from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext_lazy
@@ -115,14 +116,59 @@ def _record(ticket: Ticket, **entry) -> TicketEvent:
 
 def _lock(ticket: Ticket, expected_version: int | None = None) -> Ticket:
     """The ticket as it is now, locked for this transaction, checked against the caller's view."""
-    locked = (
-        Ticket.objects.select_for_update(of=("self",))
-        .select_related("group", "assignee", "organization", "category")
-        .get(pk=ticket.pk)
-    )
+    locked = _LockQuery.get(ticket.pk)
     if expected_version is not None and expected_version != locked.version:
         raise StaleVersion(locked.version)
     return locked
+
+
+class _LockQuery:
+    """_lock's query (the ticket FOR UPDATE, with the rows it refers to), compiled once per
+    database: compiling it, five tables' columns, cost more than running it. The rows become
+    objects as QuerySet.get would make them (Django's converters and related populators)."""
+
+    _plans: dict[str, tuple] = {}
+
+    @classmethod
+    def get(cls, pk: int) -> Ticket:
+        db = connections[DEFAULT_DB_ALIAS]
+        plan = cls._plans.get(db.vendor) or cls._plan(db)
+        sql, converters, start, end, init_list, populators = plan
+        with db.cursor() as cursor:
+            cursor.execute(sql, [pk])
+            row = cursor.fetchone()
+        if row is None:
+            raise Ticket.DoesNotExist("Ticket matching query does not exist.")
+        row = list(row)
+        for position, (functions, expression) in converters:
+            for convert in functions:
+                row[position] = convert(row[position], expression, db)
+        locked = Ticket.from_db(db.alias, init_list, row[start:end])
+        for populator in populators:
+            populator.populate(row, locked)
+        return locked
+
+    @classmethod
+    def _plan(cls, db) -> tuple:
+        """Built inside a transaction (SELECT ... FOR UPDATE must be)."""
+        queryset = (
+            Ticket.objects.using(db.alias)
+            .select_for_update(of=("self",))
+            .select_related("group", "assignee", "organization", "category")
+            .filter(pk=0)
+        )
+        compiler = queryset.query.get_compiler(using=db.alias)
+        sql, params = compiler.as_sql()
+        if list(params) != [0]:
+            raise RuntimeError(f"Unexpected parameters of the lock query: {params!r}")
+        select, klass_info = compiler.select, compiler.klass_info
+        converters = compiler.get_converters([column[0] for column in select[: compiler.col_count]])
+        start, end = klass_info["select_fields"][0], klass_info["select_fields"][-1] + 1
+        init_list = [column[0].target.attname for column in select[start:end]]
+        populators = get_related_populators(klass_info, select, db.alias)
+        plan = (sql, list(converters.items()), start, end, init_list, populators)
+        cls._plans[db.vendor] = plan
+        return plan
 
 
 def _save(ticket: Ticket, fields: Iterable[str]) -> None:
@@ -519,11 +565,13 @@ def add_system_note(*, ticket: Ticket, body: str, channel: str) -> Comment:
     return comment
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)
 def add_participants(
     *, actor: User | None, ticket: Ticket, emails: Iterable[str], exclude: Iterable[str] = ()
 ) -> list[TicketParticipant]:
-    """Copies people in (e-mail CC); the requester and addresses in `exclude` are skipped."""
+    """Copies people in (e-mail CC); the requester and addresses in `exclude` are skipped.
+    No savepoint of its own (a round trip each way on PostgreSQL): inbound mail, its caller,
+    runs it inside the block of the message, which a failure rolls back whole."""
     skip = {e.strip().lower() for e in exclude if e} | {ticket.requester.email.lower()}
     wanted = sorted({e.strip().lower() for e in emails if e and "@" in e} - skip)
     existing = set(ticket.participants.filter(email__in=wanted).values_list("email", flat=True))
@@ -532,9 +580,9 @@ def add_participants(
     for email in wanted:
         if email in existing or len(email) > 254:
             continue
-        added.append(
-            TicketParticipant.objects.create(ticket=ticket, email=email, user=users.get(email))
-        )
+        participant = TicketParticipant(ticket=ticket, email=email, user=users.get(email))
+        insert_one(participant)  # no model signals: nothing listens to participants
+        added.append(participant)
         _record(
             ticket,
             actor=actor,
