@@ -255,8 +255,15 @@ if TASKS_BACKEND == "rq":
 
 
 def _cache(url: str) -> dict:
-    """CACHE_URL: empty (memory of this process), locmem://, or redis[s]://host:port/db."""
-    if not url or url.startswith("locmem://"):
+    """CACHE_URL: empty (files under the data directory, which every process of this machine
+    reads, so that one process forgetting an entry forgets it for all: `firstline serve` runs
+    several), locmem:// (this process's memory), or redis[s]://host:port/db."""
+    if not url:
+        return {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(DATA_DIR / "cache"),
+        }
+    if url.startswith("locmem://"):
         return {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
     if url.startswith(("redis://", "rediss://", "unix://")):
         return {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": url}
@@ -267,7 +274,7 @@ def _cache(url: str) -> dict:
 
 CACHE_URL = os.environ.get("CACHE_URL", "")
 CACHES = {"default": _cache(CACHE_URL)}
-if CACHE_URL:
+if CACHES["default"]["BACKEND"].endswith("RedisCache"):
     # Sessions read from the shared cache, written through to the database: a web process
     # can restart, or a request can land on another machine, without logging anyone out.
     SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"

@@ -74,7 +74,10 @@ def test_by_default_everything_stays_on_this_machine(tmp_path):
     assert found["STORAGES"]["default"] == {
         "BACKEND": "django.core.files.storage.FileSystemStorage"
     }
-    assert found["CACHES"]["default"]["BACKEND"].endswith("LocMemCache")
+    assert found["CACHES"]["default"] == {
+        "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+        "LOCATION": str(tmp_path / "cache"),
+    }
     assert found["SESSION_ENGINE"] == "django.contrib.sessions.backends.db"
     assert found["TASKS"]["default"]["BACKEND"] == "django_tasks_db.DatabaseBackend"
     assert "django_rq" not in found["INSTALLED_APPS"]
