@@ -77,3 +77,44 @@ def test_a_request_reads_the_tokens_once():
         revisions.memo(revisions.CONFIGURATION)
         revisions.memo(revisions.CONFIGURATION)
     assert len(queries) == 2  # outside a request, every check reads
+
+
+def test_a_snapshot_reads_the_tokens_once_until_a_change_of_its_own():
+    with revisions.snapshot():
+        with CaptureQueriesContext(connection) as queries:
+            revisions.memo(revisions.CONFIGURATION)
+            revisions.memo(revisions.ACCOUNTS)
+        assert len(queries) == 1
+        GroupFactory()  # its own change, which may yet be rolled back: read again
+        with CaptureQueriesContext(connection) as queries:
+            revisions.memo(revisions.CONFIGURATION)
+            revisions.memo(revisions.CONFIGURATION)
+        assert len(queries) == 2
+    with CaptureQueriesContext(connection) as queries:
+        revisions.memo(revisions.CONFIGURATION)
+        revisions.memo(revisions.CONFIGURATION)
+    assert len(queries) == 2  # after the block, every check reads again
+
+
+def test_a_snapshot_inside_a_request_keeps_the_requests_tokens():
+    revisions._request_started(sender=None)
+    try:
+        revisions.memo(revisions.CONFIGURATION)
+        with CaptureQueriesContext(connection) as queries, revisions.snapshot():
+            revisions.memo(revisions.ACCOUNTS)
+        assert len(queries) == 0
+        with CaptureQueriesContext(connection) as queries:
+            revisions.memo(revisions.ACCOUNTS)
+        assert len(queries) == 0  # the request's snapshot outlives the inner block
+    finally:
+        revisions._request_finished(sender=None)
+
+
+def test_another_process_s_change_is_seen_by_the_next_snapshot():
+    with revisions.snapshot():
+        revisions.memo(revisions.CONFIGURATION)["kept"] = True
+    with revisions.snapshot():
+        assert revisions.memo(revisions.CONFIGURATION) == {"kept": True}
+    Revision.objects.filter(name=revisions.CONFIGURATION).update(token="from-elsewhere")
+    with revisions.snapshot():
+        assert revisions.memo(revisions.CONFIGURATION) == {}

@@ -33,7 +33,7 @@ from django.utils.translation import gettext as _
 from firstline.accounts import selectors as account_selectors
 from firstline.accounts import services as account_services
 from firstline.accounts.models import Role, User
-from firstline.core import clock
+from firstline.core import clock, revisions
 from firstline.core.errors import Conflict, NotAllowed
 from firstline.tickets import services as ticket_services
 from firstline.tickets.models import Channel, Ticket
@@ -432,7 +432,7 @@ def _process_group(batch: _Batch, waiting: deque, parsed: dict, group: list, iso
     may grow. Not `isolated`, any failure rolls back the whole group. A message that stored
     files ends the group: a later failure would roll back their rows, not the files."""
     done = 0
-    with transaction.atomic():
+    with transaction.atomic(), revisions.snapshot():
         began = time.monotonic()
         while waiting and len(group) < GROUP_SIZE and time.monotonic() - began < GROUP_SECONDS:
             row = waiting.popleft()

@@ -10,6 +10,7 @@ Without a revision row (a database flushed by a test, say) nothing is kept.
 
 import threading
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from django.core.signals import request_finished, request_started
@@ -106,6 +107,21 @@ def memo(name: str) -> dict:
     with _lock:
         _memos[name] = (current, values)
     return values
+
+
+@contextmanager
+def snapshot():
+    """Reads the tokens once for the block, as a request does: for a worker's transaction
+    (inbound mail reads them for every new ticket and every rule run otherwise). Inside a
+    request, or a snapshot already, the block just goes on with that one."""
+    if getattr(_request, "active", False):
+        yield
+        return
+    _request.active, _request.tokens = True, None
+    try:
+        yield
+    finally:
+        _request.active, _request.tokens = False, None
 
 
 def _request_started(sender, **kwargs):
