@@ -11,7 +11,7 @@ from django.db.models import Count, Q, QuerySet
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from firstline.accounts.models import STAFF_ROLES, Group, Organization, User
+from firstline.accounts.models import STAFF_ROLES, Group, Organization, User, display_name_of
 from firstline.accounts.selectors import users_for
 from firstline.core.bulk import fast_timestamps
 from firstline.core.errors import NotFound
@@ -184,16 +184,11 @@ def _queue_row(values: tuple, tags: list[str]) -> QueueRow:
         priority,
         updated_at,
         organization,
-        _display_name(*people[:3]),
-        _display_name(*people[3:]) if people[3] is not None else None,
+        display_name_of(*people[:3]),
+        display_name_of(*people[3:]) if people[3] is not None else None,
         SlaClock._make(values[13:]) if has_sla is not None else None,
         tags,
     )
-
-
-def _display_name(username: str, first_name: str, last_name: str) -> str:
-    """User.display_name from the columns."""
-    return f"{first_name} {last_name}".strip() or username
 
 
 def saved_filters(user: User) -> QuerySet[SavedFilter]:

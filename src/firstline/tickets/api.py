@@ -9,6 +9,7 @@ from ninja.responses import Status as Reply
 
 from firstline.accounts import selectors as account_selectors
 from firstline.accounts.api import StrictSchema
+from firstline.accounts.models import display_name_of
 from firstline.core.errors import InvalidInput, as_field_error
 
 from . import selectors, services
@@ -241,10 +242,9 @@ LIST_VALUES = (
 
 
 def _person(row: dict, prefix: str) -> dict:
-    """UserRef from a row's columns; `name` as User.display_name gives it."""
-    username = row[prefix + "username"]
-    full_name = f"{row[prefix + 'first_name']} {row[prefix + 'last_name']}".strip()
-    return {"username": username, "name": full_name or username}
+    """UserRef from a row's columns."""
+    names = (row[prefix + name] for name in ("username", "first_name", "last_name"))
+    return {"username": row[prefix + "username"], "name": display_name_of(*names)}
 
 
 def _listed_out(row: dict, tags: list[str] | None) -> dict:
