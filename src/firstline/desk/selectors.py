@@ -7,7 +7,9 @@ from itertools import pairwise
 from typing import NamedTuple
 
 from django.core.cache import cache
-from django.db.models import Count, Q, QuerySet
+from django.db import connections
+from django.db.models import BooleanField, Count, ExpressionWrapper, F, Q, QuerySet
+from django.db.models.expressions import OrderBy
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -77,6 +79,10 @@ def _unresolved_counts(user: User, **counts) -> list[dict]:
     visible_parts() after the other in one UNION ALL query. Each part reads the work index
     (status, group, assignee...) alone, in its order (so SQLite needs no sorting either).
     A group can appear in several rows: callers add them up."""
+    return list(_unresolved_counts_query(user, **counts))
+
+
+def _unresolved_counts_query(user: User, **counts) -> QuerySet:
     user_groups(user)  # reads the member groups once, for the parts too
     parts = [
         part.filter(status__in=ACTIVE_STATUSES)
@@ -86,7 +92,50 @@ def _unresolved_counts(user: User, **counts) -> list[dict]:
         .values("status", "group", *counts)
         for part in ticket_selectors.visible_parts(user)
     ]
-    return list(parts[0].union(*parts[1:], all=True) if len(parts) > 1 else parts[0])
+    return parts[0].union(*parts[1:], all=True) if len(parts) > 1 else parts[0]
+
+
+# The sidebar's count query as SQL and parameters, per user and what its SQL depends on
+# (see _sidebar_count_key): Django took longer to build it than the database to answer.
+_SIDEBAR_SQL: dict[tuple, tuple[str, tuple]] = {}
+_SIDEBAR_SQL_KEPT = 2000  # users' queries kept, at most (forgotten all at once past that)
+
+
+def _sidebar_count_key(user: User) -> tuple | None:
+    """All that the SQL of the sidebar's count query depends on: the user (their tickets),
+    whether they see every ticket, and else their groups, in visible_parts' order (an
+    agent's). None for anyone else, whose query is built each time."""
+    if not user.is_authenticated or not user.is_active or not user.is_agent:
+        return None
+    alias = Ticket.objects.db
+    if user.sees_all_tickets:
+        return (alias, user.pk, "all")
+    user_groups(user)  # reads the member groups once
+    return (alias, user.pk, "groups", tuple(ticket_selectors.member_group_ids(user)))
+
+
+def _sidebar_counts(user: User) -> list[tuple]:
+    """(status, group id, tickets, the user's, unassigned) per status and group of the
+    user's visible unresolved tickets: _unresolved_counts' query, built once per user and
+    groups, then only run."""
+    counts = {
+        "n": Count("*"),  # COUNT(*): SQLite counts a fifth faster than COUNT(id)
+        "mine": Count("pk", filter=Q(assignee=user)),
+        "unassigned": Count("pk", filter=Q(assignee__isnull=True)),
+    }
+    key = _sidebar_count_key(user)
+    if key is None:
+        return [tuple(row.values()) for row in _unresolved_counts(user, **counts)]
+    compiled = _SIDEBAR_SQL.get(key)
+    if compiled is None:
+        query = _unresolved_counts_query(user, **counts)
+        compiled = query.query.get_compiler(using=query.db).as_sql()
+        if len(_SIDEBAR_SQL) >= _SIDEBAR_SQL_KEPT:
+            _SIDEBAR_SQL.clear()
+        _SIDEBAR_SQL[key] = compiled
+    with connections[key[0]].cursor() as cursor:
+        cursor.execute(*compiled)
+        return cursor.fetchall()
 
 
 def queue_counts(
@@ -100,15 +149,7 @@ def queue_counts(
             (r.group.pk if r.group else None, r.total, r.mine, r.unassigned) for r in rows
         ]
     else:
-        per_group_rows = [
-            (r["group"], r["n"], r["mine"], r["unassigned"])
-            for r in _unresolved_counts(
-                user,
-                n=Count("pk"),
-                mine=Count("pk", filter=Q(assignee=user)),
-                unassigned=Count("pk", filter=Q(assignee__isnull=True)),
-            )
-        ]
+        per_group_rows = [row[1:] for row in _sidebar_counts(user)]
     mine_groups = {g.pk for g in groups}
     totals = {"mine": 0, "unassigned": 0, "all": 0}
     per_group: dict[int, int] = {}
@@ -168,11 +209,36 @@ def page_of(tickets: QuerySet[Ticket], order: list, bottom: int, top: int) -> li
     values. The rows are chosen by a narrow subquery first (all the queue's filters are in
     it), so that the related rows (requester, SLA, organization...) are joined for the 50
     rows shown, not for every ticket of the queue; their tags come in a second query."""
-    chosen = tickets.order_by(*order).values("pk")[bottom:top]
+    choosing = _choosing_order(order, connections[tickets.db].vendor)
+    chosen = tickets.order_by(*choosing).values("pk")[bottom:top]
     with fast_timestamps():  # PostgreSQL: its compiled reader of the 14 date columns
         found = list(_ROWS.filter(pk__in=chosen).order_by(*order))
     tags = ticket_selectors.tag_names([row[0] for row in found])
     return [_queue_row(values, tags.get(values[0], [])) for values in found]
+
+
+_SLA_DUE = "sla__next_due_at"
+
+
+def _choosing_order(order: list, vendor: str) -> list:
+    """`order` as the subquery that chooses a page's rows sorts them. SQLite sorts the
+    thousands of open tickets of a queue by SLA due time (nulls last) a quarter faster when
+    NULLS LAST is said as "IS NULL" first: its sorter then compares plain values. Same order;
+    PostgreSQL keeps NULLS LAST (no faster otherwise there)."""
+    if vendor != "sqlite":
+        return order
+    chosen = []
+    for field in order:
+        if (
+            isinstance(field, OrderBy)
+            and field.nulls_last
+            and isinstance(field.expression, F)
+            and field.expression.name == _SLA_DUE
+        ):
+            chosen.append(ExpressionWrapper(Q(**{f"{_SLA_DUE}__isnull": True}), BooleanField()))
+            field = OrderBy(F(_SLA_DUE), descending=field.descending)
+        chosen.append(field)
+    return chosen
 
 
 def _queue_row(values: tuple, tags: list[str]) -> QueueRow:
