@@ -6,6 +6,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from firstline.sla import services
+from firstline.sla.models import TicketSla
 from firstline.tickets import services as ticket_services
 from firstline.tickets import signals
 from firstline.tickets.models import Priority
@@ -45,3 +46,57 @@ def test_a_clock_started_by_an_earlier_change_is_kept(desk, new_ticket, standard
         signals.ticket_created.disconnect(make_urgent)
     assert sla_of(ticket).priority == Priority.URGENT
     assert sla_of(ticket).first_response_due_at == sh(2026, 3, 2, 10, 15)
+
+
+def _stored(ticket) -> tuple[dict, dict, list]:
+    """The ticket's clock and search document as stored, tokens included."""
+    from firstline.search.models import SearchDocument
+
+    clock_row = TicketSla.objects.filter(ticket=ticket).values().get()
+    document = SearchDocument.objects.filter(kind="ticket", object_id=ticket.pk)
+    row = document.values().get()
+    row.pop("id")
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                "SELECT vector::text FROM search_searchdocument WHERE kind = 'ticket'"
+                " AND object_id = %s",
+                [ticket.pk],
+            )
+        else:
+            cursor.execute(
+                "SELECT title, body, internal FROM search_ticket_fts WHERE rowid = %s",
+                [ticket.pk],
+            )
+        tokens = cursor.fetchall()
+    return clock_row, row, tokens
+
+
+def test_a_new_tickets_clock_and_search_document_are_written_together(
+    desk, new_ticket, standard, clock
+):
+    """On PostgreSQL in one statement (bulk.writes_together), the same rows as the receivers
+    write one by one."""
+    from firstline.search import services as search_services
+    from firstline.search.models import SearchDocument
+
+    clock.to(sh(2026, 3, 2, 10, 0))
+    with CaptureQueriesContext(connection) as queries:
+        ticket = new_ticket(subject="打印机无法连接 (#7)", description="Since this morning.")
+    writes = [
+        q["sql"]
+        for q in queries.captured_queries
+        if "sla_ticketsla" in q["sql"] or "search_searchdocument" in q["sql"]
+    ]
+    if connection.vendor == "postgresql":
+        assert len(writes) == 1
+        assert "sla_ticketsla" in writes[0] and "search_searchdocument" in writes[0]
+    together = _stored(ticket)
+    TicketSla.objects.filter(ticket=ticket).delete()
+    SearchDocument.objects.filter(kind="ticket", object_id=ticket.pk).delete()
+    services.track_new_ticket(ticket=ticket)
+    search_services.index_new_ticket(ticket=ticket)
+    one_by_one = _stored(ticket)
+    assert together == one_by_one
+    assert together[0]["first_response_due_at"] == sh(2026, 3, 2, 11, 0)
+    assert together[2] and together[2][0][0]

@@ -122,12 +122,18 @@ def insert_one(
     `Model.save()` compiles the INSERT anew every time, which costs Python more than the
     database spends on the row. Like `bulk_create`, it sends no model signals.
     `then`: an unsaved row that refers to `instance` (a new ticket's first history entry),
-    inserted with it; on PostgreSQL in the same statement."""
+    inserted with it; on PostgreSQL in the same statement. A row without a numbered key
+    inserted inside `writes_together` is sent with the block's other writes."""
     db = connections[DEFAULT_DB_ALIAS]  # once: each use of `connection` looks it up again
     if then is not None and db.vendor == "postgresql" and not ignore_conflicts:
         _insert_pair(db, instance, then)
         return
     sql, fields, plain, numbered = _plan(db, type(instance), ignore_conflicts)
+    pending = getattr(db, _PENDING, None)
+    if pending is not None and not numbered and then is None:  # nothing to read back
+        pending.append((sql, _values(db, instance, fields, plain)))
+        _saved(db, instance)
+        return
     with db.cursor() as cursor:
         cursor.execute(sql, _values(db, instance, fields, plain))
         if numbered and db.vendor == "postgresql":
@@ -138,6 +144,69 @@ def insert_one(
     if then is not None:
         setattr(then, _link(type(then), type(instance)).name, instance)
         insert_one(then)
+
+
+# --- Writes sent together ------------------------------------------------------------------
+# Each statement is a round trip to PostgreSQL, which a request under load pays in latency
+# and in the CPU of switching between the server and the database. Writes whose answer
+# nobody reads (a new ticket's SLA clock and search document) can travel as one statement.
+
+_PENDING = "_firstline_pending_writes"  # the connection's list while `writes_together` runs
+
+
+@contextlib.contextmanager
+def writes_together() -> Iterator[None]:
+    """Within the block, on PostgreSQL, `execute_later` statements and `insert_one` rows
+    without a numbered key are kept, then sent as one statement (`WITH w0 AS (...), w1 AS
+    (...) SELECT 1`): when the block ends, or first thing before any other statement the
+    connection runs in the block, so the database sees them in the order they were made.
+    An error leaving the block drops them (its transaction rolls back). Elsewhere (SQLite,
+    whose statements cost no round trip), and nested in another block, it does nothing."""
+    db = connections[DEFAULT_DB_ALIAS]
+    if db.vendor != "postgresql" or getattr(db, _PENDING, None) is not None:
+        yield
+        return
+    pending: list[tuple[str, list]] = []
+    setattr(db, _PENDING, pending)
+    try:
+        with db.execute_wrapper(_sending_pending_first):
+            yield
+            _send_pending(db)
+    finally:
+        setattr(db, _PENDING, None)
+
+
+def execute_later(sql: str, params: Sequence) -> None:
+    """Runs a data-modifying statement (INSERT, UPDATE or DELETE) whose answer is not read:
+    inside `writes_together`, with the block's others; otherwise now."""
+    db = connections[DEFAULT_DB_ALIAS]
+    pending = getattr(db, _PENDING, None)
+    if pending is not None:
+        pending.append((sql, list(params)))
+        return
+    with db.cursor() as cursor:
+        cursor.execute(sql, params)
+
+
+def _sending_pending_first(execute, sql, params, many, context):
+    _send_pending(context["connection"])
+    return execute(sql, params, many, context)
+
+
+def _send_pending(db) -> None:
+    pending = getattr(db, _PENDING, None)
+    if not pending:
+        return
+    statements = pending[:]
+    pending.clear()  # before executing: the wrapper sees nothing left to send
+    if len(statements) == 1:
+        sql, params = statements[0]
+    else:
+        parts = ", ".join(f"w{i} AS ({sql})" for i, (sql, _params) in enumerate(statements))
+        sql = f"WITH {parts} SELECT 1"
+        params = [value for _sql, values in statements for value in values]
+    with db.cursor() as cursor:
+        cursor.execute(sql, params)
 
 
 def _insert_pair(db, parent: models.Model, child: models.Model) -> None:
@@ -184,13 +253,35 @@ def _plan(db, model: type[models.Model], ignore_conflicts: bool):
     return plan
 
 
-def _values(db, instance: models.Model, fields: list, plain: list[bool]) -> list:
-    return [
-        getattr(instance, field.attname)
-        if as_is
-        else field.get_db_prep_save(field.pre_save(instance, True), db)
-        for field, as_is in zip(fields, plain, strict=True)
-    ]
+# How `_values` sends a field's values (a plan's `plain`): as they are (_AS_IS), as Django
+# prepares them (_PREPARED), or, on SQLite, as they are when Django's preparation would leave
+# them so (the types of _KEPT_ON_SQLITE) and moments as Django's SQLite backend writes them.
+_AS_IS, _PREPARED, _SQLITE_INTEGER, _SQLITE_TEXT, _SQLITE_MOMENT = True, False, 2, 3, 4
+_NONE = type(None)
+_KEPT_ON_SQLITE = {_SQLITE_INTEGER: (int, _NONE), _SQLITE_TEXT: (str, _NONE)}
+
+
+def _values(db, instance: models.Model, fields: list, plain: list) -> list:
+    values = []
+    for field, how in zip(fields, plain, strict=True):
+        if how is _AS_IS:
+            values.append(getattr(instance, field.attname))
+            continue
+        if how is not _PREPARED:
+            value = getattr(instance, field.attname)
+            if how == _SQLITE_MOMENT:
+                if value is None:
+                    values.append(None)
+                    continue
+                if type(value) is datetime and value.tzinfo is UTC:
+                    # As adapt_datetimefield_value writes it: naive, in UTC (the connection's).
+                    values.append(str(value.replace(tzinfo=None)))
+                    continue
+            elif type(value) in _KEPT_ON_SQLITE[how]:  # int(), str() would give the same
+                values.append(value)
+                continue
+        values.append(field.get_db_prep_save(field.pre_save(instance, True), db))
+    return values
 
 
 def _saved(db, instance: models.Model) -> None:
@@ -213,14 +304,45 @@ def _one_row_plan(model: type[models.Model], db, ignore_conflicts: bool):
     if postgresql:
         sql += " ON CONFLICT DO NOTHING" if ignore_conflicts else ""
         sql += f" RETURNING {quote(meta.pk.column)}" if numbered else ""
-    plain = [
-        postgresql
-        and f.get_internal_type() in _PLAIN_ON_POSTGRESQL
-        and not getattr(f, "auto_now", False)
-        and not getattr(f, "auto_now_add", False)
-        for f in fields
-    ]
+    plain = [_how(f, db) for f in fields]
     return sql, fields, plain, numbered
+
+
+def _how(field: models.Field, db):
+    """How `_values` sends `field`'s values on `db` (see `_AS_IS`...)."""
+    kind = field.get_internal_type()
+    if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
+        return _PREPARED  # pre_save sets them
+    if db.vendor == "postgresql":
+        return _AS_IS if kind in _PLAIN_ON_POSTGRESQL else _PREPARED
+    if db.vendor != "sqlite":
+        return _PREPARED
+    if kind == "DateTimeField" and db.timezone is UTC:
+        return _SQLITE_MOMENT
+    target = field
+    while target.is_relation:  # a foreign key's values are its target's
+        target = target.target_field
+    target_kind = target.get_internal_type()
+    if kind in _INTEGERS or (field.is_relation and target_kind in _INTEGERS):
+        return _SQLITE_INTEGER
+    if kind in ("CharField", "TextField"):
+        return _SQLITE_TEXT
+    return _PREPARED
+
+
+_INTEGERS = frozenset(
+    {
+        "AutoField",
+        "BigAutoField",
+        "BigIntegerField",
+        "IntegerField",
+        "PositiveBigIntegerField",
+        "PositiveIntegerField",
+        "PositiveSmallIntegerField",
+        "SmallAutoField",
+        "SmallIntegerField",
+    }
+)
 
 
 def _arrays(fields: Sequence[models.Field]) -> str:
@@ -232,6 +354,7 @@ def _execute_arrays(sql: str, fields: Sequence[models.Field], columns: list[list
     column as an array literal when its values allow (see `_array_literal`)."""
     params = [_array_literal(field, values) for field, values in zip(fields, columns, strict=True)]
     connection.ensure_connection()
+    _send_pending(connection)  # this cursor is psycopg's own: no execute wrapper sees it
     with psycopg.Cursor(connection.connection) as cursor:
         cursor.execute(sql, params, binary=True)
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from django.db import connection, transaction
 
 from firstline.core import clock
+from firstline.core.bulk import execute_later
 
 from . import tokens
 from .models import Kind, SearchDocument
@@ -125,13 +126,16 @@ def _write_postgresql(entries: list[Entry]) -> None:
 def _write_one_postgresql(e: Entry) -> None:
     values = [e.kind, e.object_id, e.title[:255], e.body, e.language, e.organization_id]
     values += [clock.now(), e.title_tokens, e.body_tokens, e.internal_tokens]
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {DOCUMENTS} "
-            "(kind, object_id, title, body, language, organization_id, updated_at, vector) "
-            f"VALUES (%s, %s, %s, %s, %s, %s, %s, {_ONE_VECTOR}) {_UPSERT}",
-            values,
-        )
+    # Nothing is read back: inside bulk.writes_together (a new ticket's), it travels with
+    # the other writes that need no answer.
+    execute_later(_ONE_DOCUMENT, values)
+
+
+_ONE_DOCUMENT = (
+    f"INSERT INTO {DOCUMENTS} "
+    "(kind, object_id, title, body, language, organization_id, updated_at, vector) "
+    f"VALUES (%s, %s, %s, %s, %s, %s, %s, {_ONE_VECTOR}) {_UPSERT}"
+)
 
 
 def _append(*, kind: str, object_id: int, text: str, internal: bool) -> bool:

@@ -18,7 +18,7 @@ from django.utils.translation import pgettext_lazy
 
 from firstline.accounts.models import Group, Organization, User
 from firstline.core import clock, revisions
-from firstline.core.bulk import insert_columns, insert_one, update_rows
+from firstline.core.bulk import insert_columns, insert_one, update_rows, writes_together
 from firstline.core.errors import Conflict, InvalidInput, NotAllowed, PayloadTooLarge
 
 from . import lifecycle, signals
@@ -375,9 +375,14 @@ def create_ticket(
     insert_one(ticket, then=created)  # one statement on PostgreSQL
     if tags:
         ticket.tags.set(_tags(tags))
-    signals.ticket_created.send(sender=Ticket, ticket=ticket, actor=actor)
-    if assignee is not None:
-        signals.ticket_assigned.send(sender=Ticket, ticket=ticket, assignee=assignee, actor=actor)
+    # The receivers' writes that need no answer (SLA clock, search document) go as one
+    # statement on PostgreSQL: one round trip instead of one each.
+    with writes_together():
+        signals.ticket_created.send(sender=Ticket, ticket=ticket, actor=actor)
+        if assignee is not None:
+            signals.ticket_assigned.send(
+                sender=Ticket, ticket=ticket, assignee=assignee, actor=actor
+            )
     return ticket
 
 
