@@ -381,38 +381,6 @@ def test_a_new_sender_is_inserted_in_one_statement_as_create_user_would_make_the
     assert len(lookups) == 1, lookups  # the batch's known senders, none about the new one
 
 
-@pytest.mark.parametrize(
-    ("username", "email"),
-    [
-        ("Dana@UNKNOWN.example", "someone.else@example.com"),  # the name, in another case
-        ("somebody", "DANA@Unknown.Example"),  # the address, in another case
-    ],
-)
-def test_the_one_statement_insert_creates_nobody_when_the_name_or_address_is_taken(
-    desk, username, email
-):
-    from django.db import transaction
-
-    RequesterFactory(username=username, email=email)
-    users = User.objects.count()
-    fields = {"actor": None, "email": "dana@unknown.example", "first_name": "Dana"}
-    fields |= {"last_name": "", "organization": None}
-
-    with transaction.atomic():
-        assert inbound._insert_requester("dana@unknown.example", fields) is None
-
-    assert User.objects.count() == users
-
-
-def test_a_sender_address_create_user_refuses_is_left_to_create_user(desk):
-    fields = {"actor": None, "email": "not an address", "first_name": "", "last_name": ""}
-    fields |= {"organization": None}
-
-    assert inbound._insert_requester("not-an-address", fields) is None
-    assert inbound._insert_requester("no spaces allowed", fields | {"email": "a@b.example"}) is None
-    assert not User.objects.filter(email__in=["not an address", "a@b.example"]).exists()
-
-
 def test_one_acknowledgement_per_sender_every_ten_minutes(deliver, mail):
     with time_machine.travel(T0, tick=False) as traveller:
         first = deliver(mail(sender="dana@unknown.example", subject="Printer jams"))
@@ -804,3 +772,194 @@ def test_an_out_of_office_waits_for_the_message_of_its_not_yet_known_sender(
 
     out_of_office.refresh_from_db()
     assert (out_of_office.status, out_of_office.ticket) == (PROCESSED, Ticket.objects.get())
+
+
+def _transactions_of(monkeypatch) -> list[list[str]]:
+    """The results each transaction of the batches recorded, one list per transaction."""
+    recorded: list[list[str]] = []
+    record = inbound._record_finished
+
+    def spy(batch):
+        recorded.append([m.result for m in batch.finished])
+        record(batch)
+
+    monkeypatch.setattr(inbound, "_record_finished", spy)
+    return recorded
+
+
+@pytest.mark.parametrize("new_users_wait", [True, False])
+def test_new_senders_end_the_transaction_only_where_another_worker_would_wait(
+    mailbox, mail, monkeypatch, new_users_wait
+):
+    monkeypatch.setattr(inbound, "_new_users_wait_for_commit", lambda: new_users_wait)
+    transactions = _transactions_of(monkeypatch)
+    people = [f"new{n}@unknown.example" for n in range(3)]
+    for address in people:
+        store(mailbox, mail(sender=address, subject=f"Printer of {address}"))
+
+    assert inbound.process_waiting() == 3
+
+    expected = [["created"]] * 3 if new_users_wait else [["created"] * 3]
+    assert transactions == expected
+    for address in people:
+        ticket = Ticket.objects.get(requester__email=address)
+        assert ticket.subject == f"Printer of {address}"
+        assert len(acks_to(address)) == 1
+
+
+def test_only_sqlite_lets_a_transaction_go_on_after_a_new_sender():
+    # PostgreSQL makes another worker inserting the same user wait for the commit.
+    assert inbound._new_users_wait_for_commit() == (connection.vendor != "sqlite")
+
+
+def test_new_senders_of_a_transaction_that_rolls_back_are_made_again(mailbox, mail, monkeypatch):
+    """A failure rolls back the whole transaction, with the users that earlier messages of it
+    created: the messages run again, each alone, and create them again (not reuse them)."""
+    monkeypatch.setattr(inbound, "_new_users_wait_for_commit", lambda: False)
+    known = RequesterFactory(email="known@unknown.example")
+    first = store(mailbox, mail(sender="Dana <dana@unknown.example>", subject="VPN"))
+    second = store(mailbox, mail(sender="fox@unknown.example", subject="Printer"))
+    broken = store(mailbox, mail(sender=known.email, subject="breaks"))
+    _fail_on_subject(monkeypatch, "breaks")
+
+    assert inbound.process_waiting() == 3
+
+    for message in (first, second, broken):
+        message.refresh_from_db()
+    assert [m.result for m in (first, second, broken)] == ["created", "created", "error"]
+    for message, address in [(first, "dana@unknown.example"), (second, "fox@unknown.example")]:
+        assert User.objects.filter(email=address).count() == 1
+        assert message.ticket.requester == User.objects.get(email=address)
+    assert User.objects.get(email="dana@unknown.example").first_name == "Dana"
+
+
+def test_new_senders_domains_are_looked_up_once_per_batch(mailbox, mail, desk):
+    from django.test.utils import CaptureQueriesContext
+
+    add_organization_domain(actor=None, organization=desk.globex, domain="globex.example")
+    add_organization_domain(actor=None, organization=desk.acme, domain="acme.example")
+    desk.acme.is_active = False
+    desk.acme.save(update_fields=["is_active"])
+    senders = ["fox@globex.example", "dana@Globex.Example", "eve@acme.example", "x@nowhere.example"]
+    for address in [*senders, desk.carol.email]:
+        store(mailbox, mail(sender=address, subject=f"Printer of {address}"))
+
+    with CaptureQueriesContext(connection) as queries:
+        assert inbound.process_waiting() == 5
+
+    lookups = [q["sql"] for q in queries.captured_queries if "organizationdomain" in q["sql"]]
+    assert len(lookups) == 1
+    requesters = {
+        t.requester.email: t.requester for t in Ticket.objects.select_related("requester")
+    }
+    assert requesters["fox@globex.example"].organization == desk.globex
+    assert requesters["dana@globex.example"].organization == desk.globex
+    assert requesters["eve@acme.example"].organization is None  # the owner is not active
+    assert requesters["x@nowhere.example"].organization is None
+    assert requesters[desk.carol.email].organization == desk.globex  # known: unchanged
+
+
+def _alone(monkeypatch) -> list[int]:
+    """The messages processed in a savepoint of their own (_process_one)."""
+    alone, process_one = [], inbound._process_one
+
+    def spy(batch, row, parsed):
+        alone.append(row["pk"])
+        return process_one(batch, row, parsed)
+
+    monkeypatch.setattr(inbound, "_process_one", spy)
+    return alone
+
+
+def test_replies_to_mail_known_to_be_processed_need_no_savepoint(mailbox, mail, desk, monkeypatch):
+    store(mailbox, mail(sender="p1@unknown.example", message_id="o1@unknown.example"))
+    assert inbound.process_waiting() == 1
+    ours = OutboundMessage.objects.get(kind="ack").message_id
+    replies = [
+        # To mail received before the batch, to mail earlier in the batch, to our own mail.
+        store(mailbox, mail(sender="p1@unknown.example", in_reply_to="o1@unknown.example")),
+        store(mailbox, mail(sender="p2@unknown.example", message_id="o2@unknown.example")),
+        store(mailbox, mail(sender="p2@unknown.example", references=["o2@unknown.example"])),
+        store(mailbox, mail(sender="p1@unknown.example", in_reply_to=ours)),
+    ]
+
+    alone = _alone(monkeypatch)
+
+    assert inbound.process_waiting() == 4
+
+    assert alone == []
+    for reply in replies:
+        reply.refresh_from_db()
+    tickets = {t.requester.email: t for t in Ticket.objects.select_related("requester")}
+    assert [(r.result, r.ticket) for r in replies] == [
+        ("appended", tickets["p1@unknown.example"]),
+        ("created", tickets["p2@unknown.example"]),
+        ("appended", tickets["p2@unknown.example"]),
+        ("appended", tickets["p1@unknown.example"]),
+    ]
+
+
+def test_a_reply_to_unknown_mail_runs_in_a_savepoint(mailbox, mail, desk, monkeypatch):
+    reply = store(mailbox, mail(sender="p1@unknown.example", in_reply_to="gone@unknown.example"))
+    alone = _alone(monkeypatch)
+
+    assert inbound.process_waiting() == 1
+
+    assert alone == [reply.pk]
+    reply.refresh_from_db()
+    assert reply.result == "created"
+
+
+def test_a_reply_that_must_wait_after_all_leaves_the_others_of_its_transaction_alone(
+    mailbox, mail, desk, deferring_tasks, monkeypatch
+):
+    """A reply to mail known to be processed may still wait, when it also answers mail that
+    another worker holds and its known original is not the sender's: its transaction then
+    rolls back and runs again, each message in a savepoint."""
+    store(mailbox, mail(sender="p1@unknown.example", message_id="o1@unknown.example"))
+    assert inbound.process_waiting() == 1
+    held = store(mailbox, mail(sender="p2@unknown.example", message_id="q1@unknown.example"))
+    inbound._claim(1)  # another worker has it, not committed yet
+    before = store(mailbox, mail(sender=desk.alice.email, subject="Printer jams"))
+    reply = store(
+        mailbox,
+        mail(sender="eve@unknown.example", references=["q1@unknown.example", "o1@unknown.example"]),
+    )
+    after = store(mailbox, mail(sender=desk.bob.email, subject="Monitor flickers"))
+    alone = _alone(monkeypatch)
+
+    assert inbound.process_waiting() == 2
+
+    assert alone == [before.pk, reply.pk]  # the transaction that rolled back, run again
+
+    for message in (held, before, reply, after):
+        message.refresh_from_db()
+    assert [m.status for m in (held, reply)] == [InboundMessage.Status.RECEIVED] * 2
+    assert [(m.result, m.attempts) for m in (before, after)] == [("created", 1)] * 2
+    assert Ticket.objects.count() == 3
+    assert deferring_tasks.results[-1].task.run_after > clock.now()  # a retry is scheduled
+
+
+@pytest.mark.parametrize("imap_uid", [None, 7])
+def test_a_stored_message_is_written_as_save_would_write_it(mailbox, mail, imap_uid):
+    from firstline.channels.models import InboundMessage as Message
+
+    raw = mail(sender="dana@unknown.example", subject="Printer")
+    message = Message(mailbox=mailbox, source="http", raw=raw, sha256="0" * 64, size=len(raw))
+    message.message_id = inbound.header_message_id(raw)
+    message.imap_uidvalidity, message.imap_uid = (None, None) if imap_uid is None else (3, 7)
+    fields = [f for f in Message._meta.concrete_fields if not f.primary_key]
+
+    def plain(values):  # psycopg's Binary wrapper has no equality of its own
+        return [getattr(v, "obj", v) for v in values]
+
+    assert plain(inbound._db_values(message)) == plain(
+        [f.get_db_prep_save(f.pre_save(message, True), connection) for f in fields]
+    )
+    stored, created = inbound.receive_message(
+        mailbox=mailbox, raw=raw, source="imap", imap_uidvalidity=3, imap_uid=imap_uid
+    )
+    assert created
+    again = Message.objects.get(pk=stored.pk)
+    for field in fields:
+        assert getattr(again, field.attname) == getattr(stored, field.attname), field.name

@@ -9,7 +9,8 @@ from datetime import timedelta
 from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email, validate_slug
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
+from django.db.models.signals import post_save, pre_save
 from django.utils.translation import gettext as _
 
 from firstline.core import clock, revisions
@@ -118,6 +119,80 @@ def create_user(
     except IntegrityError:
         raise Conflict(_("That username or e-mail address is already in use.")) from None
     return user
+
+
+def insert_requester(
+    *,
+    username: str,
+    email: str,
+    first_name: str = "",
+    last_name: str = "",
+    organization: Organization | None = None,
+) -> User | None:
+    """The requester `create_user(actor=None, ...)` would make (no password), in one statement
+    that inserts it unless the name or the address is taken, compared as create_user does
+    (`iexact`): for new senders of inbound mail, who rarely take either (create_user: two
+    lookups, two savepoints and an INSERT). None when either is taken (a clash with a row not
+    committed yet inserts nothing too) or invalid: create_user then says why."""
+    email = email.strip()
+    try:
+        User.username_validator(username)
+        validate_email(email)
+    except ValidationError:
+        return None
+    if len(email) > User._meta.get_field("email").max_length:
+        return None
+    user = User(username=username, email=email, role=Role.REQUESTER, date_joined=clock.now())
+    user.first_name, user.last_name, user.organization = first_name, last_name, organization
+    user.set_unusable_password()
+    alias = connection.alias
+    pre_save.send(sender=User, instance=user, raw=False, using=alias, update_fields=None)
+    fields = _InsertRequester.fields
+    values = [f.get_db_prep_save(f.pre_save(user, True), connection) for f in fields]
+    with connection.cursor() as cursor:
+        cursor.execute(_InsertRequester.sql(), [*values, *_InsertRequester.taken(username, email)])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    user.pk = row[0]
+    user._state.adding, user._state.db = False, alias
+    post_save.send(
+        sender=User, instance=user, created=True, raw=False, using=alias, update_fields=None
+    )
+    return user
+
+
+class _InsertRequester:
+    """insert_requester's statement, written once per database vendor (building it with the
+    ORM cost more than running it). Double-quoted names suit SQLite and PostgreSQL alike."""
+
+    fields = [f for f in User._meta.concrete_fields if not f.primary_key]
+    _sql: dict[str, str] = {}
+
+    @classmethod
+    def sql(cls) -> str:
+        vendor = connection.vendor
+        if vendor not in cls._sql:
+            table = f'"{User._meta.db_table}"'
+            names = ", ".join(f'"{f.column}"' for f in cls.fields)
+            if vendor == "postgresql":  # typed: it cannot infer a SELECT's parameter types
+                marks = ", ".join(f"%s::{f.cast_db_type(connection)}" for f in cls.fields)
+                same = 'UPPER("{0}"::text) = UPPER(%s)'
+            else:
+                marks = ", ".join("%s" for _f in cls.fields)
+                same = "\"{0}\" LIKE %s ESCAPE '\\'"
+            taken = f"{same.format('username')} OR {same.format('email')}"
+            cls._sql[vendor] = (
+                f"INSERT INTO {table} ({names}) SELECT {marks} WHERE NOT"
+                f" EXISTS (SELECT 1 FROM {table} WHERE {taken}) ON CONFLICT DO NOTHING RETURNING id"
+            )
+        return cls._sql[vendor]
+
+    @staticmethod
+    def taken(username: str, email: str) -> list[str]:
+        if connection.vendor == "postgresql":
+            return [username, email]
+        return [connection.ops.prep_for_like_query(v) for v in (username, email)]
 
 
 @transaction.atomic

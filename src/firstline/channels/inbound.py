@@ -21,18 +21,15 @@ import time
 from collections import deque
 from datetime import timedelta
 
-from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
-from django.core.validators import validate_email
-from django.db import IntegrityError, OperationalError, connection, transaction
+from django.db import IntegrityError, OperationalError, connection, models, transaction
 from django.db.models import F, Q
 from django.db.models.functions import Lower
-from django.db.models.signals import post_save, pre_save
 from django.utils.translation import gettext as _
 
 from firstline.accounts import selectors as account_selectors
 from firstline.accounts import services as account_services
-from firstline.accounts.models import Role, User
+from firstline.accounts.models import OrganizationDomain, User
 from firstline.core import clock, revisions
 from firstline.core.errors import Conflict, NotAllowed
 from firstline.tickets import services as ticket_services
@@ -89,15 +86,30 @@ def receive_message(
 def _insert_unless_stored(message: InboundMessage) -> bool:
     """Inserts the message unless its bytes are stored already, in one statement (most are
     new: no SELECT first); False when they were. Sets the new row's key."""
-    values = [f.get_db_prep_save(f.pre_save(message, True), connection) for f in _SQL.fields]
     with connection.cursor() as cursor:
-        cursor.execute(_SQL.insert_new(), [*values, message.mailbox_id, message.sha256])
+        cursor.execute(
+            _SQL.insert_new(), [*_db_values(message), message.mailbox_id, message.sha256]
+        )
         row = cursor.fetchone()
     if row is None:
         return False
     message.pk = row[0]
     message._state.adding, message._state.db = False, connection.alias
     return True
+
+
+def _db_values(message: InboundMessage) -> list:
+    """The values save() would write, in _SQL.fields order. Text and None go to the database
+    as they are: only the other values (the key, the bytes, numbers, dates) are prepared by
+    their fields (every message: preparing all of them cost as much as the INSERT)."""
+    values = []
+    for field, text, none in _SQL.prepared:
+        value = getattr(message, field.attname)
+        if (none and value is None) or (text and type(value) is str):
+            values.append(value)
+        else:
+            values.append(field.get_db_prep_save(field.pre_save(message, True), connection))
+    return values
 
 
 def header_message_id(raw: bytes) -> str:
@@ -137,6 +149,15 @@ def _existing(mailbox, digest, uidvalidity, uid) -> InboundMessage | None:
     return stored().get(pk=same_bytes[0]) if same_bytes else None
 
 
+_NULL_AS_IS = (
+    models.CharField,
+    models.TextField,
+    models.DateTimeField,
+    models.BigIntegerField,
+    models.ForeignKey,
+)
+
+
 class _SQL:
     """The statements every message runs, written once: building them with the ORM cost more
     than running them (and, on arrival, as much as the rest of the request). Double-quoted
@@ -160,8 +181,17 @@ class _SQL:
     )
     fields = [f for f in InboundMessage._meta.concrete_fields if not f.primary_key]
     _insert_new: dict[str, str] = {}
-    user_fields = [f for f in User._meta.concrete_fields if not f.primary_key]
-    _insert_user: dict[str, str] = {}
+    # (field, whether text is written as it is, whether None is): text, and None for the
+    # fields that write it as NULL and set nothing themselves on saving (auto_now).
+    prepared = [
+        (
+            f,
+            type(f) in (models.CharField, models.TextField),
+            type(f) in _NULL_AS_IS
+            and not (getattr(f, "auto_now", 0) or getattr(f, "auto_now_add", 0)),
+        )
+        for f in fields
+    ]
 
     @classmethod
     def insert_new(cls) -> str:
@@ -178,36 +208,6 @@ class _SQL:
                 f" (SELECT 1 FROM {cls.table} WHERE mailbox_id = %s AND sha256 = %s) RETURNING id"
             )
         return cls._insert_new[vendor]
-
-    @classmethod
-    def _values(cls, fields) -> str:
-        cast = connection.vendor == "postgresql"
-        return ", ".join(f"%s::{f.cast_db_type(connection)}" if cast else "%s" for f in fields)
-
-    @classmethod
-    def insert_user(cls) -> str:
-        """A new user unless the username or the e-mail address is taken, compared as
-        create_user does (`iexact`); a clash with a row not committed yet inserts nothing."""
-        vendor = connection.vendor
-        if vendor not in cls._insert_user:
-            table = f'"{User._meta.db_table}"'
-            names = ", ".join(f'"{f.column}"' for f in cls.user_fields)
-            if vendor == "postgresql":
-                same = 'UPPER("{0}"::text) = UPPER(%s)'
-            else:
-                same = "\"{0}\" LIKE %s ESCAPE '\\'"
-            taken = f"{same.format('username')} OR {same.format('email')}"
-            cls._insert_user[vendor] = (
-                f"INSERT INTO {table} ({names}) SELECT {cls._values(cls.user_fields)} WHERE NOT"
-                f" EXISTS (SELECT 1 FROM {table} WHERE {taken}) ON CONFLICT DO NOTHING RETURNING id"
-            )
-        return cls._insert_user[vendor]
-
-    @staticmethod
-    def user_taken_params(username: str, email: str) -> list[str]:
-        if connection.vendor == "postgresql":
-            return [username, email]
-        return [connection.ops.prep_for_like_query(v) for v in (username, email)]
 
 
 def _enqueue(message_id: int) -> None:
@@ -371,8 +371,19 @@ class _Batch:
             for reference in [*p.in_reply_to, *reversed(p.references)][:50]  # as find_ticket
         }
         self.references = thread_matching.received_references(references)
-        self.organizations: dict[str, object] = {}
+        self.organizations = _organizations_of_domains(
+            {
+                p.from_address.rpartition("@")[2].lower()
+                for p in parsed.values()
+                if isinstance(p, ParsedMessage)
+                and p.automation is None
+                and p.from_address
+                and p.from_address.lower() not in self.users
+            }
+        )
         self.new_users: list[str] = []  # created by the message being processed
+        self.group_users: list[str] = []  # created in the transaction, by messages before it
+        self.remembered: set[str] = set()  # Message-IDs of the batch's mail given a ticket
         self.finished: list[InboundMessage] = []  # handled in this transaction, to record
         self.retry = False
 
@@ -383,10 +394,31 @@ class _Batch:
         return self.organizations[domain]
 
     def forget_new_users(self) -> None:
-        """The message's transaction rolled back: the users it created do not exist."""
+        """The message's savepoint rolled back: the users it created do not exist."""
         for address in self.new_users:
             self.users.pop(address, None)
         self.new_users = []
+
+    def forget_group_users(self) -> None:
+        """The transaction rolled back: the users any of its messages created do not exist."""
+        self.new_users += self.group_users
+        self.group_users = []
+        self.forget_new_users()
+
+
+def _organizations_of_domains(domains: set[str]) -> dict[str, object]:
+    """organization_for_email of the domains of a batch's unknown senders (who may become
+    requesters), in one query rather than one per domain: the organization that owns the
+    domain, when it is active; None for a domain that no organization owns."""
+    if not domains:
+        return {}
+    names = {domain: domain.strip() for domain in domains}
+    owned = OrganizationDomain.objects.select_related("organization")
+    owners = {row.domain: row.organization for row in owned.filter(domain__in=set(names.values()))}
+    return {
+        domain: owner if (owner := owners.get(name)) is not None and owner.is_active else None
+        for domain, name in names.items()
+    }
 
 
 def _parse(raw: bytes) -> ParsedMessage | MessageRejected:
@@ -402,11 +434,12 @@ def _process_batch(rows: list[dict]) -> int:
 
     Committing a group rather than each message saves a commit and the automation rules'
     per-transaction work (one task sends the mail of the whole batch); the group stays short
-    (GROUP_SIZE, GROUP_SECONDS, and it ends with a new user, whom another worker may be about
-    to create too) so that the locks it holds (SQLite's write lock above all) are released
-    often. A new message (no reply) runs without a savepoint of its own (two round trips
-    on PostgreSQL): when one fails, the group rolls back and runs again with one savepoint
-    per message, so that the failure is recorded and the others are stored."""
+    (GROUP_SIZE, GROUP_SECONDS, and on PostgreSQL it ends with a new user, whom another worker
+    may be about to create too) so that the locks it holds (SQLite's write lock above all) are
+    released often. A new message, or a reply to mail known to be processed (_may_wait), runs
+    without a savepoint of its own (two round trips on PostgreSQL): when one fails, the group
+    rolls back and runs again with one savepoint per message, so that the failure is recorded
+    and the others are stored."""
     parsed = {row["pk"]: _parse(row["raw"]) for row in rows}
     batch = _Batch(rows, parsed)
     waiting = deque(_originals_first(rows, parsed))
@@ -417,7 +450,7 @@ def _process_batch(rows: list[dict]) -> int:
             try:
                 done += _process_group(batch, waiting, parsed, group, isolated=False)
             except Exception:
-                batch.forget_new_users()
+                batch.forget_group_users()
                 batch.finished = []
                 again = deque(group)
                 while again:
@@ -432,26 +465,55 @@ def _process_group(batch: _Batch, waiting: deque, parsed: dict, group: list, iso
     may grow. Not `isolated`, any failure rolls back the whole group. A message that stored
     files ends the group: a later failure would roll back their rows, not the files."""
     done = 0
-    with transaction.atomic(), revisions.snapshot():
+    # The snapshot around the transaction: what runs once it commits (the automation rules)
+    # reads the revisions as the transaction did, without asking again.
+    with revisions.snapshot(), transaction.atomic():
+        batch.group_users = []
         began = time.monotonic()
         while waiting and len(group) < GROUP_SIZE and time.monotonic() - began < GROUP_SECONDS:
             row = waiting.popleft()
             group.append(row)
             message = parsed[row["pk"]]
-            if isolated or _answers_mail(message):  # it may have to wait: a savepoint
+            if isolated or _may_wait(batch, message):  # it may have to wait: a savepoint
                 done += _process_one(batch, row, message)
             else:
                 done += _take_and_handle(batch, row, message, _mine(row))
-            if batch.new_users or (not isolated and _stores_files(message)):
-                break  # another worker may need that user (or see above): commit now
+            batch.group_users += batch.new_users
+            if batch.new_users and _new_users_wait_for_commit():
+                break  # another worker may need that user: commit now
+            if not isolated and _stores_files(message):
+                break  # see above
         _record_finished(batch)
+    batch.group_users = []
     return done
+
+
+def _new_users_wait_for_commit() -> bool:
+    """Whether another worker inserting the same new user would wait for this transaction to
+    end (PostgreSQL: the unique index makes it wait). SQLite lets one transaction write at a
+    time: no other worker is inserting anything meanwhile, so the group may go on."""
+    return connection.vendor != "sqlite"
 
 
 def _answers_mail(parsed: ParsedMessage | MessageRejected) -> bool:
     """A reply, which waits when its original is being processed elsewhere (_WaitForOriginal):
     common enough, when workers share a burst of mail, to keep it from rolling back a group."""
     return isinstance(parsed, ParsedMessage) and bool(parsed.in_reply_to or parsed.references)
+
+
+def _may_wait(batch: _Batch, parsed: ParsedMessage | MessageRejected) -> bool:
+    """A reply that may have to wait for its original, so runs in a savepoint of its own: not
+    one that answers mail known to be processed (received before the batch began, processed
+    earlier in it, or sent by us), whose ticket is found at once. (Should it wait after all,
+    its group rolls back and runs again with a savepoint per message.)"""
+    if not _answers_mail(parsed):
+        return False
+    return not any(
+        reference in batch.references
+        or reference in batch.remembered
+        or message_ids.ticket_of(reference) is not None
+        for reference in [*parsed.in_reply_to, *reversed(parsed.references)][:50]
+    )
 
 
 def _stores_files(parsed: ParsedMessage | MessageRejected) -> bool:
@@ -523,6 +585,8 @@ def _take_and_handle(batch: _Batch, row: dict, parsed, mine) -> int:
     if message.processed_at is None:
         raise RuntimeError("The message was handled without an outcome.")
     batch.finished.append(message)
+    if message.result in ("created", "appended") and parsed.message_id:  # see _remember
+        batch.remembered.add(parsed.message_id)
     return 1
 
 
@@ -674,50 +738,18 @@ def _new_requester(parsed: ParsedMessage, batch: _Batch) -> User:
     """Named after the address; create_user checks that the name is free, so another is
     looked for only when it is not (it rarely is not: addresses are unique)."""
     first, _sep, last = parsed.from_name.partition(" ")
-    fields = {"actor": None, "email": parsed.from_address, "first_name": first[:150]}
-    fields |= {"last_name": last[:150], "organization": batch.organization_for(parsed.from_address)}
+    fields = {"email": parsed.from_address, "first_name": first[:150], "last_name": last[:150]}
+    fields["organization"] = batch.organization_for(parsed.from_address)
     base = _username_base(parsed.from_address)
-    user = _insert_requester(base, fields)
+    user = account_services.insert_requester(username=base, **fields)  # most: one statement
     if user is not None:
         return user
     try:
-        return account_services.create_user(username=base, **fields)
+        return account_services.create_user(actor=None, username=base, **fields)
     except Conflict as exc:
         if "username" not in exc.errors:
             raise
-    return account_services.create_user(username=_free_username(base), **fields)
-
-
-def _insert_requester(username: str, fields: dict) -> User | None:
-    """The requester create_user would make, in one statement that inserts it unless the name
-    or the address is taken (create_user: two lookups, two savepoints and an INSERT, when most
-    new senders take neither). None when it is taken or invalid: create_user then says why."""
-    email = fields["email"].strip()
-    try:
-        User.username_validator(username)
-        validate_email(email)
-    except ValidationError:
-        return None
-    if fields["actor"] is not None or len(email) > User._meta.get_field("email").max_length:
-        return None
-    user = User(username=username, email=email, role=Role.REQUESTER, date_joined=clock.now())
-    user.first_name, user.last_name = fields["first_name"], fields["last_name"]
-    user.organization = fields["organization"]
-    user.set_unusable_password()
-    alias = connection.alias
-    pre_save.send(sender=User, instance=user, raw=False, using=alias, update_fields=None)
-    values = [f.get_db_prep_save(f.pre_save(user, True), connection) for f in _SQL.user_fields]
-    with connection.cursor() as cursor:
-        cursor.execute(_SQL.insert_user(), [*values, *_SQL.user_taken_params(username, email)])
-        row = cursor.fetchone()
-    if row is None:
-        return None
-    user.pk = row[0]
-    user._state.adding, user._state.db = False, alias
-    post_save.send(
-        sender=User, instance=user, created=True, raw=False, using=alias, update_fields=None
-    )
-    return user
+    return account_services.create_user(actor=None, username=_free_username(base), **fields)
 
 
 def _username_base(address: str) -> str:
