@@ -1,6 +1,6 @@
 from django.contrib.auth.models import AbstractUser
 from django.db import models
-from django.db.models.functions import Lower
+from django.db.models.functions import Lower, Upper
 from django.utils.translation import gettext_lazy as _
 
 from firstline.core import clock
@@ -61,6 +61,13 @@ class User(AbstractUser):
                 condition=~models.Q(email=""),
                 name="accounts_user_email_ci_unique",
             )
+        ]
+        # "Is this name or address taken?" compares as `iexact`, which PostgreSQL writes as
+        # UPPER(column) = UPPER(value): without these, every new user (a new sender of mail,
+        # say) read the whole table (SQLite's LIKE cannot use such an index).
+        indexes = [
+            models.Index(Upper("username"), name="accounts_user_username_upper"),
+            models.Index(Upper("email"), name="accounts_user_email_upper"),
         ]
 
     @property
