@@ -13,6 +13,7 @@ from firstline.accounts.services import add_organization_domain
 from firstline.channels import inbound, message_ids, services
 from firstline.channels.models import InboundMessage, OutboundMessage
 from firstline.core import clock
+from firstline.core.bulk import new_row_values
 from firstline.tickets.models import (
     Channel,
     Comment,
@@ -953,7 +954,7 @@ def test_a_stored_message_is_written_as_save_would_write_it(mailbox, mail, imap_
     def plain(values):  # psycopg's Binary wrapper has no equality of its own
         return [getattr(v, "obj", v) for v in values]
 
-    assert plain(inbound._db_values(message)) == plain(
+    assert plain(new_row_values(message)) == plain(
         [f.get_db_prep_save(f.pre_save(message, True), connection) for f in fields]
     )
     stored, created = inbound.receive_message(

@@ -14,6 +14,7 @@ from django.db.models.signals import post_save, pre_save
 from django.utils.translation import gettext as _
 
 from firstline.core import clock, revisions
+from firstline.core.bulk import new_row_values
 from firstline.core.errors import Conflict, InvalidInput, NotAllowed, NotFound
 
 from .models import ApiToken, Group, Organization, OrganizationDomain, Role, User
@@ -147,8 +148,7 @@ def insert_requester(
     user.set_unusable_password()
     alias = connection.alias
     pre_save.send(sender=User, instance=user, raw=False, using=alias, update_fields=None)
-    fields = _InsertRequester.fields
-    values = [f.get_db_prep_save(f.pre_save(user, True), connection) for f in fields]
+    values = new_row_values(user)  # in _InsertRequester.fields' order
     with connection.cursor() as cursor:
         cursor.execute(_InsertRequester.sql(), [*values, *_InsertRequester.taken(username, email)])
         row = cursor.fetchone()

@@ -22,7 +22,7 @@ from collections import deque
 from datetime import timedelta
 
 from django.core.files.base import ContentFile
-from django.db import IntegrityError, OperationalError, connection, models, transaction
+from django.db import IntegrityError, OperationalError, connection, transaction
 from django.db.models import F, Q
 from django.db.models.functions import Lower
 from django.utils.translation import gettext as _
@@ -31,6 +31,7 @@ from firstline.accounts import selectors as account_selectors
 from firstline.accounts import services as account_services
 from firstline.accounts.models import OrganizationDomain, User
 from firstline.core import clock, revisions
+from firstline.core.bulk import new_row_values
 from firstline.core.errors import Conflict, NotAllowed
 from firstline.tickets import services as ticket_services
 from firstline.tickets.models import Channel, Ticket
@@ -88,7 +89,7 @@ def _insert_unless_stored(message: InboundMessage) -> bool:
     new: no SELECT first); False when they were. Sets the new row's key."""
     with connection.cursor() as cursor:
         cursor.execute(
-            _SQL.insert_new(), [*_db_values(message), message.mailbox_id, message.sha256]
+            _SQL.insert_new(), [*new_row_values(message), message.mailbox_id, message.sha256]
         )
         row = cursor.fetchone()
     if row is None:
@@ -96,20 +97,6 @@ def _insert_unless_stored(message: InboundMessage) -> bool:
     message.pk = row[0]
     message._state.adding, message._state.db = False, connection.alias
     return True
-
-
-def _db_values(message: InboundMessage) -> list:
-    """The values save() would write, in _SQL.fields order. Text and None go to the database
-    as they are: only the other values (the key, the bytes, numbers, dates) are prepared by
-    their fields (every message: preparing all of them cost as much as the INSERT)."""
-    values = []
-    for field, text, none in _SQL.prepared:
-        value = getattr(message, field.attname)
-        if (none and value is None) or (text and type(value) is str):
-            values.append(value)
-        else:
-            values.append(field.get_db_prep_save(field.pre_save(message, True), connection))
-    return values
 
 
 def header_message_id(raw: bytes) -> str:
@@ -149,15 +136,6 @@ def _existing(mailbox, digest, uidvalidity, uid) -> InboundMessage | None:
     return stored().get(pk=same_bytes[0]) if same_bytes else None
 
 
-_NULL_AS_IS = (
-    models.CharField,
-    models.TextField,
-    models.DateTimeField,
-    models.BigIntegerField,
-    models.ForeignKey,
-)
-
-
 class _SQL:
     """The statements every message runs, written once: building them with the ORM cost more
     than running them (and, on arrival, as much as the rest of the request). Double-quoted
@@ -181,17 +159,6 @@ class _SQL:
     )
     fields = [f for f in InboundMessage._meta.concrete_fields if not f.primary_key]
     _insert_new: dict[str, str] = {}
-    # (field, whether text is written as it is, whether None is): text, and None for the
-    # fields that write it as NULL and set nothing themselves on saving (auto_now).
-    prepared = [
-        (
-            f,
-            type(f) in (models.CharField, models.TextField),
-            type(f) in _NULL_AS_IS
-            and not (getattr(f, "auto_now", 0) or getattr(f, "auto_now_add", 0)),
-        )
-        for f in fields
-    ]
 
     @classmethod
     def insert_new(cls) -> str:

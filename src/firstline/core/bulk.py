@@ -115,6 +115,15 @@ def _insert(model, fields: list[models.Field], values: list[list], ignore_confli
 _ONE_ROW: dict[tuple, tuple] = {}
 
 
+def new_row_values(instance: models.Model) -> list:
+    """What `save()` would write for the new `instance`, one value per concrete field in
+    model order (without a numbered key), prepared as `insert_one` prepares them: for a
+    statement of one's own that inserts it (an INSERT ... WHERE NOT EXISTS, say)."""
+    db = connections[DEFAULT_DB_ALIAS]
+    _sql, fields, plain, _numbered = _plan(db, type(instance), False)
+    return _values(db, instance, fields, plain)
+
+
 def insert_one(
     instance: models.Model, *, ignore_conflicts: bool = False, then: models.Model | None = None
 ) -> None:
