@@ -13,7 +13,7 @@ from firstline.tickets.models import Channel, Ticket
 from ..factories import AgentFactory, CategoryFactory, RequesterFactory
 from .test_api_output import assert_as_documented
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("whole_milliseconds")]
 
 
 @pytest.fixture

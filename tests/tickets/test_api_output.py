@@ -3,24 +3,13 @@ django-ninja validating them against their schemas: each must be exactly what it
 schema gives, field for field, in the schema's order, with nothing more."""
 
 import json
-from datetime import UTC, datetime
 
 import pytest
-import time_machine
 from ninja.responses import NinjaJSONEncoder
 
 from firstline.tickets.api import TicketDetailOut, TicketOut
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def whole_milliseconds():
-    """Answers write times to the millisecond: a time with microseconds below 1,000 would be
-    written ".000Z" and read back as a whole second, rendered without a fraction. The clock
-    stands at a time whose fraction survives, so the comparison is of shape, not of luck."""
-    with time_machine.travel(datetime(2026, 3, 2, 9, 30, 15, 250000, tzinfo=UTC), tick=False):
-        yield
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("whole_milliseconds")]
 
 
 def assert_as_documented(schema, body: dict) -> None:
