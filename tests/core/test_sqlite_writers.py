@@ -1,5 +1,6 @@
 """SQLite's writing transactions wait for each other on a file lock (core/sqlite/base.py),
-held from BEGIN to COMMIT or ROLLBACK, instead of polling SQLite's own lock."""
+held from BEGIN to COMMIT or ROLLBACK, instead of polling SQLite's own lock; so does a
+statement that writes on its own (autocommit), while it runs."""
 
 import fcntl
 import os
@@ -62,36 +63,56 @@ def test_a_transaction_holds_the_lock_until_it_commits_or_rolls_back(database):
         assert cursor.execute("SELECT text FROM note").fetchall() == [("kept",)]
 
 
-def test_a_writer_waits_for_the_one_before_instead_of_failing(database):
-    handler, _path = database
+def writing(database):
+    """(connections, path, a connection in a transaction that has written "first")."""
+    handler, path = database
     first = handler["default"]
     begin(first)
     write(first, "first")
+    return handler, path, first
+
+
+def in_thread(handler, work) -> tuple[threading.Thread, dict]:
+    """Runs `work` on a thread's own connection; the outcome holds when its first write was
+    done ("wrote") or how it failed ("error": "database is locked", it polled and gave up)."""
     outcome = {}
 
-    def second_writer():
+    def run():
         connection = handler["default"]  # this thread's own connection
         try:
-            begin(connection)
-            outcome["began"] = time.monotonic()
-            write(connection, "second")
-            connection.commit()
-            connection.set_autocommit(True)
-        except OperationalError as exc:  # "database is locked": it polled and gave up
+            work(connection, outcome)
+        except OperationalError as exc:
             outcome["error"] = exc
         finally:
             connection.close()
 
-    thread = threading.Thread(target=second_writer)
+    thread = threading.Thread(target=run)
     thread.start()
+    return thread, outcome
+
+
+def waits_for_first_to_commit(first, thread, outcome) -> None:
     time.sleep(0.2)
-    assert "began" not in outcome and "error" not in outcome  # still waiting its turn
+    assert not outcome  # still waiting its turn
     committed = time.monotonic()
     first.commit()
     first.set_autocommit(True)
     thread.join(timeout=10)
     assert "error" not in outcome
-    assert outcome["began"] >= committed
+    assert outcome["wrote"] >= committed
+
+
+def test_a_writer_waits_for_the_one_before_instead_of_failing(database):
+    handler, _path, first = writing(database)
+
+    def second_writer(connection, outcome):
+        begin(connection)
+        write(connection, "second")
+        outcome["wrote"] = time.monotonic()
+        connection.commit()
+        connection.set_autocommit(True)
+
+    waits_for_first_to_commit(first, *in_thread(handler, second_writer))
     with first.cursor() as cursor:
         assert cursor.execute("SELECT text FROM note").fetchall() == [("first",), ("second",)]
 
@@ -102,4 +123,35 @@ def test_closing_a_connection_in_a_transaction_releases_the_lock(database):
     begin(connection)
     assert locked(path)
     connection.close()
+    assert not locked(path)
+
+
+def test_a_write_outside_a_transaction_waits_its_turn_instead_of_failing(database):
+    handler, path, first = writing(database)
+
+    def lone_writer(connection, outcome):  # in autocommit
+        write(connection, "alone")
+        outcome["wrote"] = time.monotonic()
+
+    waits_for_first_to_commit(first, *in_thread(handler, lone_writer))
+    assert not locked(path)  # the lone write gave the turn back
+    with first.cursor() as cursor:
+        rows = cursor.execute("SELECT text FROM note").fetchall()
+        assert rows == [("first",), ("alone",)]
+        cursor.execute("UPDATE note SET text = upper(text)")  # a lone write, here with no wait
+    assert not locked(path)
+
+
+def test_reading_outside_a_transaction_takes_no_turn(database):
+    handler, path, first = writing(database)
+
+    def reader(connection, outcome):
+        with connection.cursor() as cursor:
+            outcome["rows"] = cursor.execute("SELECT text FROM note").fetchall()
+
+    thread, outcome = in_thread(handler, reader)
+    thread.join(timeout=2)
+    assert outcome["rows"] == []  # read at once, without what is not committed yet
+    first.rollback()
+    first.set_autocommit(True)
     assert not locked(path)

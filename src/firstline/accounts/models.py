@@ -62,9 +62,9 @@ class User(AbstractUser):
                 name="accounts_user_email_ci_unique",
             )
         ]
-        # "Is this name or address taken?" compares as `iexact`, which PostgreSQL writes as
-        # UPPER(column) = UPPER(value): without these, every new user (a new sender of mail,
-        # say) read the whole table (SQLite's LIKE cannot use such an index).
+        # "Is this name or address taken?" compares as `iexact`, which PostgreSQL and our
+        # SQLite backend (core/sqlite) write as UPPER(column) = UPPER(value): without these,
+        # every new user (a new sender of mail, say) read the whole table.
         indexes = [
             models.Index(Upper("username"), name="accounts_user_username_upper"),
             models.Index(Upper("email"), name="accounts_user_email_upper"),

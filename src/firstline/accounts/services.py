@@ -150,7 +150,7 @@ def insert_requester(
     pre_save.send(sender=User, instance=user, raw=False, using=alias, update_fields=None)
     values = new_row_values(user)  # in _InsertRequester.fields' order
     with connection.cursor() as cursor:
-        cursor.execute(_InsertRequester.sql(), [*values, *_InsertRequester.taken(username, email)])
+        cursor.execute(_InsertRequester.sql(), [*values, username, email])
         row = cursor.fetchone()
     if row is None:
         return None
@@ -178,21 +178,15 @@ class _InsertRequester:
             if vendor == "postgresql":  # typed: it cannot infer a SELECT's parameter types
                 marks = ", ".join(f"%s::{f.cast_db_type(connection)}" for f in cls.fields)
                 same = 'UPPER("{0}"::text) = UPPER(%s)'
-            else:
+            else:  # iexact as core/sqlite writes it
                 marks = ", ".join("%s" for _f in cls.fields)
-                same = "\"{0}\" LIKE %s ESCAPE '\\'"
+                same = 'UPPER("{0}") = UPPER(%s)'
             taken = f"{same.format('username')} OR {same.format('email')}"
             cls._sql[vendor] = (
                 f"INSERT INTO {table} ({names}) SELECT {marks} WHERE NOT"
                 f" EXISTS (SELECT 1 FROM {table} WHERE {taken}) ON CONFLICT DO NOTHING RETURNING id"
             )
         return cls._sql[vendor]
-
-    @staticmethod
-    def taken(username: str, email: str) -> list[str]:
-        if connection.vendor == "postgresql":
-            return [username, email]
-        return [connection.ops.prep_for_like_query(v) for v in (username, email)]
 
 
 @transaction.atomic
