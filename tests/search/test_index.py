@@ -1,8 +1,9 @@
 """The index follows ticket writes in their own transaction."""
 
 import pytest
-from django.db import transaction
+from django.db import connection, transaction
 
+from firstline.core import maintenance
 from firstline.search import services
 from firstline.search.selectors import search
 from firstline.tickets import services as ticket_services
@@ -78,6 +79,33 @@ def test_reindex_rebuilds_every_ticket(desk, new_ticket):
     assert services.reindex(kinds=("ticket",), batch_size=1) == 1
     assert numbers(desk.supervisor, "projector ordered") == [ticket.pk]
     assert numbers(desk.alice, "ordered") == []
+
+
+def _analysed_rows(table: str) -> int | None:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT stat FROM sqlite_stat1 WHERE tbl = %s", [table])
+        row = cursor.fetchone()
+    return int(row[0].split()[0]) if row else None
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="PostgreSQL analyses by itself")
+def test_reindex_counts_the_index_again_for_sqlite_s_planner(desk, new_ticket, monkeypatch):
+    """Statistics taken while the index was small (a migration's ANALYZE) would make SQLite
+    read all of it each time FTS5 drops a merged segment, once it has grown."""
+    monkeypatch.setattr(maintenance, "MIN_ROWS", 1)  # a test's index is tiny
+    data = services.fts_table("ticket") + "_data"
+    with connection.cursor() as cursor:
+        cursor.execute(f"DELETE FROM {services.fts_table('ticket')}")
+        cursor.execute(f'ANALYZE "{data}"')
+    before = _analysed_rows(data)
+    for n in range(40):
+        new_ticket(subject=f"Printer {n} jams", description=f"Paper tray {n} " * 20)
+    assert services.reindex(kinds=("ticket",)) == 40
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT COUNT(*) FROM {data}")
+        (rows,) = cursor.fetchone()
+    assert rows > (before or 0)
+    assert _analysed_rows(data) == rows
 
 
 def test_documents_of_other_kinds_are_indexed_and_removed(desk):
