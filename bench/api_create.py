@@ -1,14 +1,16 @@
 """Ticket creation through the API under load: sustained tickets/s and latency percentiles.
 
 16 concurrent keep-alive clients POST /api/v1/tickets (bearer tokens, one requester each)
-to `firstline serve` (gunicorn, several worker processes) on a throwaway database, with an
-SLA policy that applies to every ticket. Measured in the same run, as references:
+to `firstline serve` (gunicorn, several worker processes) on a copy of the seeded data set
+(`firstline bench_seed --tickets N` with its search index and N/50 articles, 1,000,000 tickets
+unless --tickets says otherwise; 0: an empty database), with a business-hours SLA policy
+tried first that applies to every ticket. Measured in the same run, as references:
 - a minimal django-ninja endpoint doing one INSERT (bench/minimal_app), served the same way
   and loaded by the same clients: the cost of Django, django-ninja, gunicorn and the client;
 - with --postgres, pgbench's single-row INSERTs at 16 clients: what the database can take.
 
 Usage: .venv/bin/python bench/api_create.py [--postgres] [--seconds S] [--clients N]
-       [--workers W] [--threads T]
+       [--workers W] [--threads T] [--tickets N]
 """
 
 import argparse
@@ -30,14 +32,19 @@ from common import (
     PG_MAINTENANCE_URL,
     PYTHON,
     ROOT,
+    cpu_spent,
     die_with_parent,
     emit_result,
     format_table,
     free_port,
     latency_figures,
+    machine_busy,
+    pg_backend_cpu,
     recreate_pg_database,
+    seeded_database,
     stop_process,
     tail,
+    tree_cpu,
     wait_healthy,
 )
 
@@ -56,7 +63,8 @@ from firstline.accounts.models import Role
 from firstline.accounts.services import (
     create_api_token, create_group, create_organization, create_user,
 )
-from firstline.sla.services import TargetMinutes, create_calendar, create_policy
+from firstline.sla.models import Policy
+from firstline.sla.services import TargetMinutes, create_calendar, create_policy, move_policy
 from firstline.tickets.models import Priority
 
 org = create_organization(actor=None, slug="acme", name="Acme Trading Ltd")
@@ -69,12 +77,14 @@ create_group(actor=None, slug="service-desk", name="Service desk", members=agent
              organizations=[org])
 calendar = create_calendar(actor=None, name="Shanghai office", time_zone="Asia/Shanghai",
                            hours={day: "09:00-12:00, 13:00-18:00" for day in range(5)})
-create_policy(actor=None, name="Standard", calendar=calendar, targets={
+policy = create_policy(actor=None, name="Standard", calendar=calendar, targets={
     Priority.LOW: TargetMinutes(240, 480, 2400),
     Priority.NORMAL: TargetMinutes(60, 120, 480),
     Priority.HIGH: TargetMinutes(30, 60, 240),
     Priority.URGENT: TargetMinutes(15, 30, 120),
 })
+while Policy.objects.order_by("position", "pk").first() != policy:  # before a seeded one
+    move_policy(actor=None, policy=policy, up=True)
 for i in range(%(clients)d):
     requester = create_user(actor=None, username=f"bench-requester-{i}",
                             email=f"user{i}@acme.test", organization=org,
@@ -133,15 +143,27 @@ def ticket_body(i: int) -> bytes:
     ).encode()
 
 
-def child_env(data_dir: Path, postgres: bool) -> dict:
+def child_env(data_dir: Path, database_url: str) -> dict:
     env = dict(os.environ, FIRSTLINE_DATA_DIR=str(data_dir), DEBUG="false")
     env.update(SECRET_KEY="bench-only-secret-key-" + "x" * 40, ALLOWED_HOSTS=HOST)
     env["DJANGO_SETTINGS_MODULE"] = "firstline.settings"
-    for name in ("DATABASE_URL", "TASKS_BACKEND", "TASKS_BACKEND_CLASS", "CACHE_URL"):
+    for name in ("TASKS_BACKEND", "TASKS_BACKEND_CLASS", "CACHE_URL"):
         env.pop(name, None)
-    if postgres:
-        env["DATABASE_URL"] = PG_URL
+    env["DATABASE_URL"] = database_url
     return env
+
+
+def prepare_database(args, workdir: Path) -> tuple[str, str]:
+    """The database the server writes to, and how it was made."""
+    if args.tickets:
+        return seeded_database(
+            PG_DATABASE, postgres=args.postgres, tickets=args.tickets, workdir=workdir,
+            search_index=True,
+        )  # fmt: skip
+    if args.postgres:
+        recreate_pg_database(PG_DATABASE)
+        return PG_URL, "empty"
+    return f"sqlite:///{workdir / 'firstline.sqlite3'}", "empty"
 
 
 def run(cmd: list[str], env: dict, timeout: int = 300) -> str:
@@ -170,13 +192,46 @@ def start(cmd: list[str], env: dict, log: Path) -> subprocess.Popen:
         )  # fmt: skip
 
 
+class CpuMeter:
+    """CPU seconds of the server (all its processes), PostgreSQL's processes serving the
+    database, this process (the clients) and the whole machine, between two readings."""
+
+    def __init__(self, server_pid: int, database: str | None):
+        self.server_pid, self.database, self.conn = server_pid, database, None
+        if database:
+            import psycopg
+
+            url = PG_MAINTENANCE_URL.rsplit("/", 1)[0] + "/" + database
+            self.conn = psycopg.connect(url, autocommit=True, connect_timeout=5)
+
+    def read(self) -> dict:
+        return {
+            "server": tree_cpu(self.server_pid),
+            "postgres": pg_backend_cpu(self.conn, self.database) if self.conn else {},
+            "clients": time.process_time(),
+            "machine": machine_busy(),
+        }
+
+    @staticmethod
+    def per_request_ms(before: dict, after: dict, requests: int) -> dict[str, float]:
+        spent = {k: after[k] - before[k] for k in ("server", "clients", "machine")}
+        spent["postgres"] = cpu_spent(before["postgres"], after["postgres"])
+        return {k: round(1000 * v / requests, 2) for k, v in spent.items()}
+
+    def close(self) -> None:
+        if self.conn is not None:
+            self.conn.close()
+
+
 class Load:
     """`clients` threads, each on its own keep-alive connection, POSTing as fast as answers
     come for `seconds`, after WARMUP_S uncounted seconds. Latency is from sending the
-    request to reading the whole answer."""
+    request to reading the whole answer; CPU time is read when the counted seconds begin
+    and end."""
 
-    def __init__(self, port: int, path: str, headers: list[dict], expected: int):
+    def __init__(self, port: int, path: str, headers: list[dict], expected: int, meter):
         self.port, self.path, self.headers, self.expected = port, path, headers, expected
+        self.meter = meter
         self.numbers = itertools.count()
         self.latencies: list[float] = []
         self.failures: list[str] = []
@@ -192,6 +247,10 @@ class Load:
         ]
         for thread in threads:
             thread.start()
+        time.sleep(max(0.0, self.measure_from - time.monotonic()))
+        cpu_before = self.meter.read()
+        time.sleep(max(0.0, self.stop_at - time.monotonic()))
+        cpu_after = self.meter.read()
         for thread in threads:
             thread.join(timeout=seconds + WARMUP_S + 60)
         if self.failures:
@@ -203,6 +262,7 @@ class Load:
             "per_s": round(len(self.latencies) / seconds, 1),
             **latency_figures(self.latencies),
             "tcp_connects": self.connects,
+            "cpu_ms": CpuMeter.per_request_ms(cpu_before, cpu_after, len(self.latencies)),
         }
 
     def _client(self, headers: dict) -> None:
@@ -232,12 +292,17 @@ class Load:
                 self.latencies.extend(mine)
 
 
-def serve_and_load(cmd, env, port, log, path, headers, expected, seconds) -> dict:
+def serve_and_load(cmd, env, port, log, path, headers, expected, seconds, database) -> dict:
+    """`database`: the PostgreSQL database whose processes' CPU time counts (None: SQLite)."""
     server = start(cmd, env, log)
+    meter = None
     try:
         wait_healthy_or_port(server, port, log)
-        return Load(port, path, headers, expected).run(seconds)
+        meter = CpuMeter(server.pid, database)
+        return Load(port, path, headers, expected, meter).run(seconds)
     finally:
+        if meter is not None:
+            meter.close()
         stop_process(server)
 
 
@@ -257,16 +322,18 @@ def wait_healthy_or_port(server, port: int, log: Path) -> None:
     wait_healthy(server, HOST, port, log)
 
 
-def measure_firstline(args, workdir: Path) -> dict:
-    env = child_env(workdir, args.postgres)
+def measure_firstline(args, workdir: Path, database_url: str) -> dict:
+    env = child_env(workdir, database_url)
     tokens = prepare_firstline(env, args.clients)
     port = free_port()
     cmd = [FIRSTLINE, "serve", "--port", str(port), "--workers", str(args.workers),
            "--threads", str(args.threads), "--no-collectstatic"]  # fmt: skip
     headers = [{"Authorization": f"Bearer {t}", "Content-Type": "application/json"} for t in tokens]
+    database = PG_DATABASE if args.postgres else None
     measured = serve_and_load(
-        cmd, env, port, workdir / "firstline.log", "/api/v1/tickets", headers, 201, args.seconds
-    )
+        cmd, env, port, workdir / "firstline.log", "/api/v1/tickets", headers, 201, args.seconds,
+        database,
+    )  # fmt: skip
     profile = run([PYTHON, "-c", PROFILE, tokens[0]], dict(env, ALLOWED_HOSTS="testserver"))
     measured["profile"] = [line[8:] for line in profile.splitlines() if line.startswith("PROFILE ")]
     return measured
@@ -289,9 +356,11 @@ def measure_minimal_app(args, workdir: Path) -> dict:
            "--preload", "--keep-alive", "5"]  # fmt: skip
     headers = [{"Content-Type": "application/json"}] * args.clients
     try:
+        database = PG_DATABASE + "_minimal" if args.postgres else None
         return serve_and_load(
-            cmd, env, port, workdir / "minimal.log", "/api/rows", headers, 201, args.seconds
-        )
+            cmd, env, port, workdir / "minimal.log", "/api/rows", headers, 201, args.seconds,
+            database,
+        )  # fmt: skip
     finally:
         if args.postgres:
             recreate_pg_database(PG_DATABASE + "_minimal", drop_only=True)
@@ -329,9 +398,9 @@ def measure_pgbench(clients: int, seconds: float) -> float | None:
 def measure(args) -> dict:
     workdir = Path(tempfile.mkdtemp(prefix="firstline-bench-"))
     try:
-        if args.postgres:
-            recreate_pg_database(PG_DATABASE)
-        firstline = measure_firstline(args, workdir)
+        database_url, made = prepare_database(args, workdir)
+        firstline = measure_firstline(args, workdir, database_url)
+        firstline["database_made"] = made
         minimal = measure_minimal_app(args, workdir)
         pgbench = measure_pgbench(args.clients, args.seconds) if args.postgres else None
     finally:
@@ -339,6 +408,17 @@ def measure(args) -> dict:
         if args.postgres:
             recreate_pg_database(PG_DATABASE, drop_only=True)
     return result_of(args, firstline, minimal, pgbench)
+
+
+def _cpu_note(what: str, cpu_ms: dict[str, float]) -> str:
+    """Where the CPU time of one request went, and the rate the machine's CPUs allow at it."""
+    cpus = os.cpu_count() or 1
+    ceiling = f"{cpus * 1000 / cpu_ms['machine']:.0f}/s" if cpu_ms["machine"] else "?"
+    return (
+        f"CPU time per {what} while counted: server {cpu_ms['server']} ms, PostgreSQL"
+        f" {cpu_ms['postgres']} ms, clients {cpu_ms['clients']} ms, whole machine"
+        f" {cpu_ms['machine']} ms: {cpus} CPUs allow at most {ceiling} at that cost"
+    )
 
 
 def result_of(args, firstline: dict, minimal: dict, pgbench: float | None) -> dict:
@@ -353,12 +433,18 @@ def result_of(args, firstline: dict, minimal: dict, pgbench: float | None) -> di
     ]
     if pgbench is not None:
         notes.insert(2, f"pgbench single-row INSERTs at {args.clients} clients: {pgbench}/s")
+    for what, measured in (("ticket", firstline), ("minimal endpoint's request", minimal)):
+        notes.append(_cpu_note(what, measured["cpu_ms"]))
     notes += [f"profile of 50 creations (in-process), {line}" for line in firstline["profile"]]
     return {
         "benchmark": "api_create",
         "database": "postgresql" if args.postgres else "sqlite",
         "server": f"firstline serve: gunicorn gthread, {args.workers} processes x"
         f" {args.threads} threads, keep-alive",
+        "data": f"{args.tickets:,} seeded tickets with their search index"
+        f" ({firstline['database_made']})"
+        if args.tickets
+        else "an empty database",
         "client": f"{args.clients} threads, one keep-alive http.client connection each, POSTing"
         f" as fast as answers come for {args.seconds:g} s after {WARMUP_S:g} s of warm-up",
         "requests": firstline["requests"],
@@ -367,6 +453,7 @@ def result_of(args, firstline: dict, minimal: dict, pgbench: float | None) -> di
         "p95_ms": firstline["p95_ms"],
         "p99_ms": firstline["p99_ms"],
         "target_met": "yes" if met else "NO",
+        "cpu_ms": firstline["cpu_ms"]["machine"],
         "minimal_per_s": minimal["per_s"],
         "minimal_p95_ms": minimal["p95_ms"],
         "pgbench_inserts_per_s": pgbench if pgbench is not None else "",
@@ -384,6 +471,7 @@ COLUMNS = [
     ["p95_ms", "p95 ms"],
     ["p99_ms", "p99 ms"],
     ["target_met", "target met"],
+    ["cpu_ms", "CPU ms/ticket"],
     ["minimal_per_s", "minimal ninja INSERT/s"],
     ["minimal_p95_ms", "minimal p95 ms"],
     ["pgbench_inserts_per_s", "pgbench INSERT/s"],
@@ -397,10 +485,15 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--clients", type=int, default=16, help="concurrent clients (16)")
     parser.add_argument("--workers", type=int, default=4, help="server processes (4)")
     parser.add_argument("--threads", type=int, default=4, help="threads per process (4)")
+    parser.add_argument(
+        "--tickets", type=int, default=1_000_000,
+        help="seeded tickets already in the database (1000000; 0: an empty database)",
+    )  # fmt: skip
     args = parser.parse_args(argv)
     result = measure(args)
     print(f"POST /api/v1/tickets, server: {result['server']}")
     print(f"client: {result['client']}")
+    print(f"data: {result['data']}")
     print(format_table([tuple(c) for c in COLUMNS], [result]))
     for note in result["notes"]:
         print(f"- {note}")

@@ -1,6 +1,7 @@
 """Small helpers shared by the benchmark scripts and bench/run.py."""
 
 import json
+import os
 import socket
 import statistics
 import sys
@@ -138,7 +139,12 @@ def die_with_parent() -> None:
 # --- Seeded databases (firstline bench_seed), kept between benchmarks -------------------------
 
 SEED_CACHE = ROOT / "var" / "bench-cache"
-SEED_SOURCES = ("src/firstline/core/benchseed.py", "src/firstline/core/benchseed_texts.py")
+# What the seeded data sets are made by: bench_seed, and the search index it rebuilds.
+SEED_SOURCES = (
+    "src/firstline/core/benchseed.py",
+    "src/firstline/core/benchseed_texts.py",
+    "src/firstline/search/services.py",
+)
 
 
 def bench_env(data_dir: Path, database_url: str, **extra: str) -> dict:
@@ -282,3 +288,76 @@ def peak_rss_mb(pid: int) -> float | None:
     except OSError:
         return None
     return None
+
+
+# --- CPU time (Linux /proc; elsewhere the figures are zero) ---
+
+TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def proc_stat(pid: int) -> tuple[int, float] | None:
+    """(parent pid, CPU seconds so far) of a live process, None when it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except OSError:
+        return None
+    return int(fields[1]), (int(fields[11]) + int(fields[12])) / TICKS
+
+
+def tree_pids(root: int) -> list[int]:
+    """A process and its live descendants (gunicorn's worker processes)."""
+    parents = {}
+    for entry in Path("/proc").iterdir() if Path("/proc/self/stat").exists() else ():
+        if entry.name.isdigit() and (stat := proc_stat(int(entry.name))) is not None:
+            parents[int(entry.name)] = stat[0]
+    found, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        if pid in parents or pid == root:
+            found.append(pid)
+            todo += [child for child, parent in parents.items() if parent == pid]
+    return found
+
+
+def tree_cpu(root: int) -> float:
+    """CPU seconds of a process and its live descendants."""
+    return sum(stat[1] for pid in tree_pids(root) if (stat := proc_stat(pid)) is not None)
+
+
+def tree_waiting(root: int) -> float:
+    """Seconds the threads of a process and its descendants were ready to run but waited for
+    a CPU (/proc/<pid>/task/<tid>/schedstat): starved, as opposed to blocked or idle."""
+    total = 0
+    for pid in tree_pids(root):
+        for task in Path(f"/proc/{pid}/task").glob("*/schedstat"):
+            try:
+                total += int(task.read_text().split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+    return total / 1e9
+
+
+def machine_busy() -> float:
+    """CPU seconds all processes of the machine spent so far (ours and anyone else's)."""
+    try:
+        fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    except (OSError, ValueError):
+        return 0.0
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)
+    return (sum(fields[:8]) - idle) / TICKS
+
+
+def pg_backend_cpu(conn, database: str) -> dict[int, float]:
+    """CPU seconds so far of each PostgreSQL process serving `database`, but not `conn` (an
+    autocommit psycopg connection of the caller's, which watches)."""
+    rows = conn.execute(
+        "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+        [database],
+    ).fetchall()
+    return {pid: stat[1] for (pid,) in rows if (stat := proc_stat(pid)) is not None}
+
+
+def cpu_spent(before: dict[int, float], after: dict[int, float]) -> float:
+    """CPU seconds between two readings of several processes (pid: seconds): one that started
+    in between counts from zero."""
+    return sum(cpu - before.get(pid, 0.0) for pid, cpu in after.items())

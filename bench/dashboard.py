@@ -1,8 +1,9 @@
 """The supervisors' counts page (`/desk/counts/`: unresolved tickets per group by status and
 by age), benchmark #6 until a dashboard exists, on a seeded desk.
 
-The database holds `firstline bench_seed --tickets N` (default 1,000,000; about 100,000
-unresolved), shared with queue_page.py through common.seeded_database. A supervisor (who
+The database holds `firstline bench_seed --tickets N` with its search index (default
+1,000,000; about 100,000 unresolved), shared with queue_page.py and others through
+common.seeded_database. A supervisor (who
 sees every ticket: the most work) loads the page --requests times from one keep-alive
 connection against `firstline serve`; a second series loads it from --clients supervisors
 at once. Also timed in-process: the selector alone (`desk.selectors.ticket_counts`), and
@@ -132,7 +133,9 @@ def load(port: int, session: str, count: int, errors: list, times: list) -> None
 
 def measure(args, workdir: Path) -> dict:
     name = PG_DATABASE if args.postgres else "bench"
-    url, how = seeded_database(name, postgres=args.postgres, tickets=args.tickets, workdir=workdir)
+    url, how = seeded_database(
+        name, postgres=args.postgres, tickets=args.tickets, workdir=workdir, search_index=True
+    )
     print(f"database: {how}", flush=True)
     env = bench_env(workdir, url)
     collect = [FIRSTLINE, "collectstatic", "--no-input", "-v", "0"]

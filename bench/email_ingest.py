@@ -1,5 +1,7 @@
 """Inbound e-mail: generated messages pushed to `POST /api/v1/channels/email/inbound` and turned
-into threaded tickets by `firstline worker` processes, on a throwaway database.
+into threaded tickets by `firstline worker` processes, on a throwaway copy of the seeded data
+set (`firstline bench_seed --tickets N` with its search index, 1,000,000 tickets unless
+--tickets says otherwise; 0: an empty database).
 
 Two figures: the HTTP intake rate (messages/s answered 202 by the endpoint, sent from a few
 concurrent keep-alive connections) and the end-to-end rate (messages/s from the first POST
@@ -20,7 +22,7 @@ labelled "GB2312" as Chinese Outlook sends them), and about 1% are auto-replies
 
 Usage: .venv/bin/python bench/email_ingest.py [--messages N] [--postgres] [--workers W]
                                                [--clients C] [--web-workers P]
-                                               [--pg-database NAME]
+                                               [--pg-database NAME] [--tickets N]
 """
 
 import argparse
@@ -51,14 +53,20 @@ from common import (
     FIRSTLINE,
     PYTHON,
     ROOT,
+    cpu_spent,
     die_with_parent,
     emit_result,
     format_table,
     free_port,
     latency_figures,
+    machine_busy,
+    pg_backend_cpu,
     recreate_pg_database,
+    seeded_database,
     stop_process,
     tail,
+    tree_cpu,
+    tree_waiting,
     wait_healthy,
 )
 
@@ -124,8 +132,23 @@ desk = create_group(actor=None, slug="service-desk", name="Service desk", member
 print("TOKEN", create_mailbox(actor=None, address="{MAILBOX}", name="Support", group=desk)[1])
 """
 
+# The largest primary key of each table whose new rows the run counts (0 when empty).
+BASELINE = """
+import json
+import django
+django.setup()
+from django.db.models import Max
+from firstline.accounts.models import User
+from firstline.tickets.models import Attachment, Comment, Ticket
+print("BASELINE " + json.dumps({
+    model.__name__: model.objects.aggregate(last=Max("pk"))["last"] or 0
+    for model in (Ticket, Comment, Attachment, User)
+}))
+"""
+
 VERIFY = """
 import json
+import sys
 import django
 django.setup()
 from django.db.models import Count, Max
@@ -140,6 +163,11 @@ def counts(queryset, field):
 messages = InboundMessage.objects.defer("raw")
 last_processed = messages.aggregate(last=Max("processed_at"))["last"]
 failed = DBTaskResult.objects.filter(status="FAILED")
+before = json.loads(sys.argv[1])
+
+def new(model):
+    return model.objects.filter(pk__gt=before[model.__name__]).count()
+
 print("VERIFY " + json.dumps({
     "messages": list(messages.values_list("message_id", "status", "result", "ticket_id")),
     "errors": list(messages.exclude(error="").values_list("pk", "error")[:20]),
@@ -150,10 +178,10 @@ print("VERIFY " + json.dumps({
         t.timestamp() for t in messages.exclude(processed_at=None).values_list(
             "processed_at", flat=True)
     ),
-    "tickets": Ticket.objects.count(),
-    "comments": Comment.objects.count(),
-    "attachments": Attachment.objects.count(),
-    "users": User.objects.count(),
+    "tickets": new(Ticket),
+    "comments": new(Comment),
+    "attachments": new(Attachment),
+    "users": new(User),
     "outbox": counts(OutboundMessage.objects.all(), "status"),
     "tasks": counts(DBTaskResult.objects.all(), "status"),
     "failed_tasks": [
@@ -571,6 +599,10 @@ def _root_subject(mail: Mail) -> str:
 # --- Processes -----------------------------------------------------------------------------------
 
 
+def sqlite_file(workdir: Path) -> Path:
+    return workdir / "bench.sqlite3"  # where common.seeded_database puts its copy
+
+
 def child_env(data_dir: Path, postgres: str | None) -> dict:
     env = dict(os.environ, FIRSTLINE_DATA_DIR=str(data_dir), DEBUG="false", LOG_LEVEL="WARNING")
     env.update(SECRET_KEY="bench-only-secret-key-" + "x" * 40, ALLOWED_HOSTS=HOST)
@@ -578,8 +610,7 @@ def child_env(data_dir: Path, postgres: str | None) -> dict:
     env["DJANGO_SETTINGS_MODULE"] = "firstline.settings"
     for name in ("DATABASE_URL", "TASKS_BACKEND_CLASS", "MEDIA_ROOT"):
         env.pop(name, None)
-    if postgres:
-        env["DATABASE_URL"] = pg_url(postgres)
+    env["DATABASE_URL"] = pg_url(postgres) if postgres else f"sqlite:///{sqlite_file(data_dir)}"
     return env
 
 
@@ -644,9 +675,7 @@ class Database:
         else:
             import sqlite3
 
-            self.conn = sqlite3.connect(
-                workdir / "firstline.sqlite3", timeout=20, isolation_level=None
-            )
+            self.conn = sqlite3.connect(sqlite_file(workdir), timeout=20, isolation_level=None)
 
     def counts(self) -> tuple[int, int]:
         """(stored messages, messages still "received")."""
@@ -656,75 +685,11 @@ class Database:
         ).fetchone()
         return int(row[0]), int(row[1])
 
-    def backend_pids(self) -> list[int]:
-        """PostgreSQL's processes serving the benchmark's database (not this connection)."""
-        if self.database is None:
-            return []
-        rows = self.conn.execute(
-            "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
-            [self.database],
-        ).fetchall()
-        return [row[0] for row in rows]
-
     def close(self) -> None:
         self.conn.close()
 
 
 # --- Where the CPU time goes (Linux /proc; elsewhere the figures are zero) ----------------------
-
-_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
-
-
-def _proc_stat(pid: int) -> tuple[int, float] | None:
-    """(parent pid, CPU seconds so far) of a live process, None when it is gone."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
-    except OSError:
-        return None
-    return int(fields[1]), (int(fields[11]) + int(fields[12])) / _TICKS
-
-
-def tree_pids(root: int) -> list[int]:
-    """A process and its live descendants (gunicorn's worker processes)."""
-    parents = {}
-    for entry in Path("/proc").iterdir() if Path("/proc/self/stat").exists() else ():
-        if entry.name.isdigit() and (stat := _proc_stat(int(entry.name))) is not None:
-            parents[int(entry.name)] = stat[0]
-    found, todo = [], [root]
-    while todo:
-        pid = todo.pop()
-        if pid in parents or pid == root:
-            found.append(pid)
-            todo += [child for child, parent in parents.items() if parent == pid]
-    return found
-
-
-def tree_cpu(root: int) -> float:
-    """CPU seconds of a process and its live descendants."""
-    return sum(stat[1] for pid in tree_pids(root) if (stat := _proc_stat(pid)) is not None)
-
-
-def tree_waiting(root: int) -> float:
-    """Seconds the threads of a process and its descendants were ready to run but waited for
-    a CPU (/proc/<pid>/task/<tid>/schedstat): starved, as opposed to blocked or idle."""
-    total = 0
-    for pid in tree_pids(root):
-        for task in Path(f"/proc/{pid}/task").glob("*/schedstat"):
-            try:
-                total += int(task.read_text().split()[1])
-            except (OSError, IndexError, ValueError):
-                continue
-    return total / 1e9
-
-
-def _machine_busy() -> float:
-    """CPU seconds all processes of the machine spent so far (ours and anyone else's)."""
-    try:
-        fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-    except (OSError, ValueError):
-        return 0.0
-    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)
-    return (sum(fields[:8]) - idle) / _TICKS
 
 
 class CpuMeter:
@@ -735,13 +700,13 @@ class CpuMeter:
         self.server, self.workers, self.db = server, workers, db
 
     def read(self) -> dict:
-        backends = {pid: stat[1] for pid in self.db.backend_pids() if (stat := _proc_stat(pid))}
+        backends = pg_backend_cpu(self.db.conn, self.db.database) if self.db.database else {}
         return {
             "server": tree_cpu(self.server.pid),
             "workers": sum(tree_cpu(w.pid) for w in self.workers),
             "postgres": backends,  # per backend: one that started since counts from zero
             "client": time.process_time(),
-            "machine": _machine_busy(),
+            "machine": machine_busy(),
             "workers_waited": sum(tree_waiting(w.pid) for w in self.workers),
         }
 
@@ -749,9 +714,7 @@ class CpuMeter:
     def spent(before: dict, after: dict) -> dict[str, float]:
         names = ("server", "workers", "client", "machine", "workers_waited")
         spent = {k: after[k] - before[k] for k in names}
-        spent["postgres"] = sum(
-            cpu - before["postgres"].get(pid, 0.0) for pid, cpu in after["postgres"].items()
-        )
+        spent["postgres"] = cpu_spent(before["postgres"], after["postgres"])
         return {k: round(v, 2) for k, v in spent.items()}
 
 
@@ -992,6 +955,9 @@ def measure(args, workdir: Path) -> dict:
     env = child_env(workdir, database)
     load_before = os.getloadavg()[0]
     token = prepare_database(env)
+    baseline = next(
+        line[9:] for line in run_python(BASELINE, env).splitlines() if line.startswith("BASELINE ")
+    )
     port = free_port()
     server_log, worker_logs = (
         workdir / "server.log",
@@ -1022,7 +988,7 @@ def measure(args, workdir: Path) -> dict:
         found = json.loads(
             next(
                 line[7:]
-                for line in run_python(VERIFY, env).splitlines()
+                for line in run_python(VERIFY, env, baseline).splitlines()
                 if line.startswith("VERIFY ")
             )
         )
@@ -1068,6 +1034,9 @@ def measure(args, workdir: Path) -> dict:
     return {
         "benchmark": "email_ingest",
         "database": "postgresql" if args.postgres else "sqlite",
+        "data": f"{args.tickets:,} seeded tickets with their search index ({args.made})"
+        if args.tickets
+        else "an empty database",
         "server": server_text,
         "client": (
             f"{args.clients} threads, one http.client keep-alive connection each, POSTing"
@@ -1133,6 +1102,7 @@ COLUMNS = [
 
 def report(result: dict) -> None:
     print(f"\nServer: {result['server']}")
+    print(f"Data: {result['data']}")
     print(f"Client: {result['client']}")
     print(f"Processing: {result['processing']}")
     print(f"Load average (1 min, whole machine): {result['load']}")
@@ -1208,6 +1178,10 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument(
         "--web-workers", type=int, default=2, help="`firstline serve` worker processes (2)"
     )
+    parser.add_argument(
+        "--tickets", type=int, default=1_000_000,
+        help="seeded tickets already in the database (1000000; 0: an empty database)",
+    )  # fmt: skip
     args = parser.parse_args(argv)
     if args.messages < 100:
         parser.error("--messages must be at least 100")
@@ -1215,7 +1189,12 @@ def main(argv: list[str] | None = None) -> dict:
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit("email_ingest: terminated"))
     workdir = Path(tempfile.mkdtemp(prefix="firstline-bench-email-"))
     try:
-        if args.postgres:
+        if args.tickets:
+            args.made = seeded_database(
+                args.pg_database, postgres=args.postgres, tickets=args.tickets, workdir=workdir,
+                search_index=True,
+            )[1]  # fmt: skip
+        elif args.postgres:
             recreate_pg_database(args.pg_database)
         result = measure(args, workdir)
     finally:

@@ -1,7 +1,8 @@
 """The agent queue page and the API ticket list with 20 agents at once, on a seeded desk.
 
-The database holds `firstline bench_seed --tickets N` (default 1,000,000, of which about
-50,000 open and 100,000 unresolved); see common.seeded_database. Agents in 5 groups each
+The database holds `firstline bench_seed --tickets N` with its search index (default
+1,000,000, of which about 50,000 open and 100,000 unresolved), shared with api_create.py,
+email_ingest.py and dashboard.py; see common.seeded_database. Agents in 5 groups each
 are logged in (a session for the desk, a bearer token for the API). Each of --clients
 threads, one agent each, then loads its queues in turn, 50 rows sorted by SLA due time
 (`/desk/queue/<mine|unassigned|group-x>/?sort=due`), and `GET /api/v1/tickets?status=open`
@@ -231,7 +232,9 @@ def start_server(env: dict, port: int, log: Path) -> subprocess.Popen:
 
 def measure(args, workdir: Path) -> dict:
     name = PG_DATABASE if args.postgres else "bench"
-    url, how = seeded_database(name, postgres=args.postgres, tickets=args.tickets, workdir=workdir)
+    url, how = seeded_database(
+        name, postgres=args.postgres, tickets=args.tickets, workdir=workdir, search_index=True
+    )
     print(f"database: {how}", flush=True)
     env = bench_env(workdir, url)
     collect = [FIRSTLINE, "collectstatic", "--no-input", "-v", "0"]
