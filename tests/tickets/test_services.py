@@ -581,3 +581,17 @@ def test_participants_are_added_once_each_with_history_and_no_savepoint(desk, ne
     assert sorted(e.new_value for e in history) == sorted(p.email for p in added)
     assert add() == []  # already copied in: nothing added, nothing recorded
     assert len(events(ticket, kind=EventKind.PARTICIPANT_ADDED)) == 2
+
+
+def test_a_participant_is_linked_to_the_user_of_that_address_in_any_case(desk, new_ticket):
+    from firstline.accounts.models import User
+
+    mixed = User.objects.create_user(username="mixed", email="Mia.Mixed@Example.COM")
+    ticket = new_ticket()
+    added = services.add_participants(
+        actor=None, ticket=ticket, emails=["mia.mixed@example.com", "Other@Example.com"]
+    )
+    assert [(p.email, p.user) for p in added] == [
+        ("mia.mixed@example.com", mixed),
+        ("other@example.com", None),
+    ]

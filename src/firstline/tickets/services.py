@@ -580,7 +580,7 @@ def add_participants(
     skip = {e.strip().lower() for e in exclude if e} | {ticket.requester.email.lower()}
     wanted = sorted({e.strip().lower() for e in emails if e and "@" in e} - skip)
     existing = set(ticket.participants.filter(email__in=wanted).values_list("email", flat=True))
-    users = {u.email.lower(): u for u in User.objects.filter(email__in=wanted)}
+    users = {u.email.lower(): u for u in _users_by_address(wanted)}
     added = []
     for email in wanted:
         if email in existing or len(email) > 254:
@@ -597,6 +597,17 @@ def add_participants(
             new=email,
         )
     return added
+
+
+def _users_by_address(emails: list[str]):
+    """The users with these addresses, in any case: `iexact`, which the UPPER(email) index
+    serves (a plain `email IN (...)` read every user)."""
+    if not emails:
+        return User.objects.none()
+    same = Q()
+    for email in emails:
+        same |= Q(email__iexact=email)
+    return User.objects.filter(same)
 
 
 def _status_after_reply(ticket: Ticket, actor: User, channel: str) -> list[str]:
