@@ -194,6 +194,7 @@ def seeded_database(
                 stale.unlink()
             how = _seed(f"sqlite:///{cached}.part", tickets, workdir, search_index)
             Path(f"{cached}.part").rename(cached)
+            Path(f"{cached}.part-writers").unlink(missing_ok=True)  # core/sqlite's lock file
         target = workdir / "bench.sqlite3"
         shutil.copyfile(cached, target)
         url = f"sqlite:///{target}"
