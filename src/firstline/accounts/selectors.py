@@ -1,5 +1,6 @@
 """Reads of organizations, users and groups, scoped to the acting user."""
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -55,9 +56,32 @@ def get_group(user: User, slug: str) -> Group:
 def organization_for_email(email: str) -> Organization | None:
     """The organization that owns the e-mail address's domain, if any (not user-scoped: used
     before anyone is logged in, to place a new requester)."""
-    domain = email.rpartition("@")[2].strip().lower()
-    found = OrganizationDomain.objects.select_related("organization").filter(domain=domain).first()
-    return found.organization if found and found.organization.is_active else None
+    domain = email.rpartition("@")[2]
+    return organizations_for_domains([domain])[domain]
+
+
+def users_with_addresses(emails: Iterable[str]) -> QuerySet[User]:
+    """The users with these e-mail addresses, in any case (not user-scoped: copying people in
+    on inbound mail): `iexact`, which the UPPER(email) index serves, where a plain
+    `email IN (...)` read every user and matched only the stored case."""
+    same = Q()
+    for email in emails:
+        same |= Q(email__iexact=email)
+    return User.objects.filter(same) if same else User.objects.none()
+
+
+def organizations_for_domains(domains: Iterable[str]) -> dict[str, Organization | None]:
+    """Each domain (as given) -> the active organization that owns it, or None; in one query
+    (inbound mail places a batch's new senders at once)."""
+    names = {domain: domain.strip().lower() for domain in domains}
+    if not names:
+        return {}
+    owned = OrganizationDomain.objects.select_related("organization")
+    owners = {row.domain: row.organization for row in owned.filter(domain__in=set(names.values()))}
+    return {
+        domain: owner if (owner := owners.get(name)) is not None and owner.is_active else None
+        for domain, name in names.items()
+    }
 
 
 # Administration (/manage/): lists for supervisors and admins, with counts in the same query.

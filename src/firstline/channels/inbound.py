@@ -29,7 +29,7 @@ from django.utils.translation import gettext as _
 
 from firstline.accounts import selectors as account_selectors
 from firstline.accounts import services as account_services
-from firstline.accounts.models import OrganizationDomain, User
+from firstline.accounts.models import User
 from firstline.core import clock, revisions
 from firstline.core.bulk import new_row_values
 from firstline.core.errors import Conflict, NotAllowed
@@ -338,7 +338,7 @@ class _Batch:
             for reference in [*p.in_reply_to, *reversed(p.references)][:50]  # as find_ticket
         }
         self.references = thread_matching.received_references(references)
-        self.organizations = _organizations_of_domains(
+        self.organizations = account_selectors.organizations_for_domains(
             {
                 p.from_address.rpartition("@")[2].lower()
                 for p in parsed.values()
@@ -371,21 +371,6 @@ class _Batch:
         self.new_users += self.group_users
         self.group_users = []
         self.forget_new_users()
-
-
-def _organizations_of_domains(domains: set[str]) -> dict[str, object]:
-    """organization_for_email of the domains of a batch's unknown senders (who may become
-    requesters), in one query rather than one per domain: the organization that owns the
-    domain, when it is active; None for a domain that no organization owns."""
-    if not domains:
-        return {}
-    names = {domain: domain.strip() for domain in domains}
-    owned = OrganizationDomain.objects.select_related("organization")
-    owners = {row.domain: row.organization for row in owned.filter(domain__in=set(names.values()))}
-    return {
-        domain: owner if (owner := owners.get(name)) is not None and owner.is_active else None
-        for domain, name in names.items()
-    }
 
 
 def _parse(raw: bytes) -> ParsedMessage | MessageRejected:

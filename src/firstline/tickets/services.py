@@ -16,6 +16,7 @@ from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext_lazy
 
+from firstline.accounts import selectors as account_selectors
 from firstline.accounts.models import Group, Organization, User
 from firstline.core import clock, revisions
 from firstline.core.bulk import insert_columns, insert_one, update_rows, writes_together
@@ -580,7 +581,7 @@ def add_participants(
     skip = {e.strip().lower() for e in exclude if e} | {ticket.requester.email.lower()}
     wanted = sorted({e.strip().lower() for e in emails if e and "@" in e} - skip)
     existing = set(ticket.participants.filter(email__in=wanted).values_list("email", flat=True))
-    users = {u.email.lower(): u for u in _users_by_address(wanted)}
+    users = {u.email.lower(): u for u in account_selectors.users_with_addresses(wanted)}
     added = []
     for email in wanted:
         if email in existing or len(email) > 254:
@@ -597,17 +598,6 @@ def add_participants(
             new=email,
         )
     return added
-
-
-def _users_by_address(emails: list[str]):
-    """The users with these addresses, in any case: `iexact`, which the UPPER(email) index
-    serves (a plain `email IN (...)` read every user)."""
-    if not emails:
-        return User.objects.none()
-    same = Q()
-    for email in emails:
-        same |= Q(email__iexact=email)
-    return User.objects.filter(same)
 
 
 def _status_after_reply(ticket: Ticket, actor: User, channel: str) -> list[str]:
