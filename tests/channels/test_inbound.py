@@ -485,6 +485,25 @@ def test_a_batch_turns_every_waiting_message_into_its_own_outcome(mailbox, mail)
     assert not InboundMessage.objects.filter(status=InboundMessage.Status.RECEIVED).exists()
 
 
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's plans")
+def test_without_statistics_the_same_bytes_are_looked_for_by_their_hash(mailbox):
+    """As on a new desk, or one analysed while no mail was stored: with other indexes
+    leading with the mailbox, the plan PostgreSQL kept read every message of the mailbox."""
+    lookup = inbound._SQL.same_bytes.replace("%s", "$1", 1).replace("%s", "$2", 1)
+    with connection.cursor() as cursor:
+        cursor.execute(f"TRUNCATE {inbound._SQL.table}")  # never analysed (undone after)
+        cursor.execute("SET LOCAL plan_cache_mode = force_generic_plan")  # as when cached
+        cursor.execute(f"PREPARE same_bytes (bigint, text) AS {lookup}")
+        try:
+            cursor.execute("EXPLAIN EXECUTE same_bytes (1, 'f00d')")
+            plan = "\n".join(line for (line,) in cursor.fetchall())
+        finally:
+            cursor.execute("DEALLOCATE same_bytes")
+
+    assert "inbound_hash_idx" in plan
+    assert "Index Cond: ((mailbox_id = $1) AND" in plan  # both columns, not a filter
+
+
 def test_a_batch_that_queues_mail_in_several_transactions_asks_for_one_send(
     mailbox, mail, desk, deferring_tasks, django_capture_on_commit_callbacks
 ):

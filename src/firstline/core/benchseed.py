@@ -30,6 +30,7 @@ from django.db import connection, transaction
 from firstline.accounts.models import Group, Organization, Role, User
 from firstline.core import clock, revisions
 from firstline.core.errors import Conflict
+from firstline.core.maintenance import filled_tables
 from firstline.sla import config as sla_config
 from firstline.sla.models import Calendar, Policy, PolicyTarget, TicketSla
 from firstline.sla.tracking import BITS
@@ -693,8 +694,16 @@ def _sqlite_value(value):
 
 
 def _analyze() -> None:
+    """Statistics for the tables the seed filled. On PostgreSQL an empty table is left
+    unanalysed, as on a new desk: analysed while empty, it stays "empty" to the planner until
+    autovacuum analyses it again, and a plan cached meanwhile reads it whole (storing an
+    e-mail took 3 ms at 6,000 messages in the inbound table, growing with every one)."""
     with connection.cursor() as cursor:
-        cursor.execute("ANALYZE")
+        if connection.vendor != "postgresql":
+            cursor.execute("ANALYZE")
+            return
+        for table in filled_tables(cursor):
+            cursor.execute(f"ANALYZE {table}")
 
 
 # --- Knowledge-base articles -------------------------------------------------------------------

@@ -74,3 +74,17 @@ def refresh_sqlite_statistics() -> list[str]:
             cursor.execute(f'ANALYZE "{table}"')
             log.info("Statistics of %s refreshed: %s -> %s rows", table, before, rows)
     return sorted(stale)
+
+
+def filled_tables(cursor) -> list[str]:
+    """The quoted names of the tables that hold at least one row (PostgreSQL; any DB-API
+    cursor: the benchmarks call it without Django)."""
+    cursor.execute(
+        "SELECT format('%I.%I', schemaname, relname) FROM pg_stat_user_tables ORDER BY 1"
+    )
+    filled = []
+    for (table,) in cursor.fetchall():
+        cursor.execute(f"SELECT EXISTS (SELECT 1 FROM {table})")
+        if cursor.fetchone()[0]:
+            filled.append(table)
+    return filled
