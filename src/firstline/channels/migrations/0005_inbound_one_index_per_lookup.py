@@ -10,6 +10,8 @@ The mailbox alone is served by inbound_hash_idx, a Message-ID by inbound_message
 import django.db.models.deletion
 from django.db import migrations, models
 
+MAILBOX_INDEX = "channels_inboundmessage_mailbox_id_7844f4aa"  # Django's name for it
+
 
 class Migration(migrations.Migration):
 
@@ -22,9 +24,21 @@ class Migration(migrations.Migration):
             model_name='inboundmessage',
             name='inbound_mailbox_msgid_idx',
         ),
-        migrations.AlterField(
-            model_name='inboundmessage',
-            name='mailbox',
-            field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name='messages', to='channels.mailbox'),
+        # Only the index goes: Django's AlterField would copy the whole table on SQLite
+        # (every stored message's bytes) to drop it.
+        migrations.SeparateDatabaseAndState(
+            state_operations=[
+                migrations.AlterField(
+                    model_name='inboundmessage',
+                    name='mailbox',
+                    field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name='messages', to='channels.mailbox'),
+                ),
+            ],
+            database_operations=[
+                migrations.RunSQL(
+                    sql=f'DROP INDEX IF EXISTS "{MAILBOX_INDEX}"',
+                    reverse_sql=f'CREATE INDEX "{MAILBOX_INDEX}" ON "channels_inboundmessage" ("mailbox_id")',
+                ),
+            ],
         ),
     ]
