@@ -106,6 +106,10 @@ def test_sla_due_times_follow_the_policy_and_nothing_old_is_left_to_sweep(seeded
         assert sla.next_check_at is None or sla.next_check_at > now
         if ticket.status in ("resolved", "closed"):
             assert sla.next_due_at is None
+        assert ticket.sla_due_at == sla.next_due_at  # the copy the queues sort by
+    assert Ticket.objects.filter(sla_due_at__isnull=False).count() == (
+        TicketSla.objects.filter(next_due_at__isnull=False).count()
+    )
 
 
 def test_the_desk_and_the_api_list_the_seeded_tickets(seeded, client):

@@ -359,7 +359,7 @@ class _Batch:
 TICKET_COLUMNS = (
     "id", "subject", "description", "status", "priority", "category_id", "channel",
     "requester_id", "organization_id", "group_id", "assignee_id", "version", "created_at",
-    "updated_at", "first_responded_at", "resolved_at", "closed_at",
+    "updated_at", "first_responded_at", "resolved_at", "closed_at", "sla_due_at",
 )  # fmt: skip
 COMMENT_COLUMNS = ("id", "ticket_id", "author_id", "body", "is_public", "channel", "created_at")
 EVENT_COLUMNS = (
@@ -375,6 +375,7 @@ SLA_COLUMNS = (
     "resolution_warn_at", "resolution_met_at", "fired", "next_due_at", "next_check_at",
     "business_seconds_used", "updated_at",
 )  # fmt: skip
+SLA_NEXT_DUE = SLA_COLUMNS.index("next_due_at")
 
 
 @dataclass
@@ -430,6 +431,7 @@ class _TicketMaker:
         self.chinese += zh
         people = (requester, assignee or rng.choice(self.d.members[group]))
         updated = self._conversation(ticket_id, story, template, words, zh, people, ids, batch)
+        sla = self._sla(ticket_id, story, priority, updated)
         batch.tickets.append(
             (
                 ticket_id,
@@ -449,10 +451,11 @@ class _TicketMaker:
                 _dt(story.first_response),
                 _dt(story.resolved),
                 _dt(story.closed),
+                sla[SLA_NEXT_DUE],  # the SLA's copy on the ticket
             )
         )
         self._events(ticket_id, story, channel, people, batch)
-        batch.slas.append(self._sla(ticket_id, story, priority, updated))
+        batch.slas.append(sla)
 
     def _story(self, created: float, rank: float) -> _Story:
         rng, age = self.rng, self.now - created

@@ -22,8 +22,9 @@ SORTS = {
     "assignee": ("assignee__username", "-pk"),
     "updated": ("updated_at", "pk"),
     "created": ("created_at", "pk"),
-    # The earliest SLA due time not met yet; tickets without one (no SLA, paused) come last.
-    "due": (F("sla__next_due_at").asc(nulls_last=True), "pk"),
+    # The earliest SLA due time not met yet (the SLA's copy on the ticket row, in the work
+    # index); tickets without one (no SLA, paused) come last.
+    "due": (F("sla_due_at").asc(nulls_last=True), "pk"),
 }
 DEFAULT_SORT = "-priority"
 PRIORITY_CHOICES = [(p.key, p.label) for p in Priority]

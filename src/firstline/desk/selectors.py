@@ -217,7 +217,7 @@ def page_of(tickets: QuerySet[Ticket], order: list, bottom: int, top: int) -> li
     return [_queue_row(values, tags.get(values[0], [])) for values in found]
 
 
-_SLA_DUE = "sla__next_due_at"
+_SLA_DUE = "sla_due_at"
 
 
 def _choosing_order(order: list, vendor: str) -> list:

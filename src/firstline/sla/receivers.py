@@ -7,6 +7,11 @@ from firstline.tickets import signals
 from . import services
 
 
+@receiver(signals.ticket_creating)
+def plan_clock(sender, ticket, **kwargs):
+    services.plan_new_ticket(ticket=ticket)
+
+
 @receiver(signals.ticket_created)
 def start_clock(sender, ticket, actor, **kwargs):
     services.track_new_ticket(ticket=ticket)

@@ -488,18 +488,57 @@ def _today(now: datetime) -> date:
     return timezone.localdate(now)
 
 
-def track_new_ticket(*, ticket: Ticket) -> None:
-    """Starts the ticket's SLA clock if a policy applies; else the ticket has no SLA."""
+_NEW_SLA = "_firstline_new_sla"  # the clock plan_new_ticket worked out, on the new ticket
+
+
+def plan_new_ticket(*, ticket: Ticket) -> None:
+    """Before a new ticket is written: works out its SLA clock, so that the ticket row is
+    written with its due time (`sla_due_at`) rather than written again once the clock runs.
+    `track_new_ticket` stores the clock once the ticket has its number."""
     config = sla_config.current()
     selection = config.select(ticket, _today(ticket.created_at))
-    if selection is None:
+    sla = None
+    if selection is not None:
+        sla = _new_sla(ticket, selection)
+        tracking.replay_history(sla, [], ticket.status, ticket.created_at)
+        _refresh(sla, selection.rule, config.calendar(selection.calendar_id))
+    ticket.sla_due_at = sla.next_due_at if sla is not None else None
+    setattr(ticket, _NEW_SLA, sla)
+
+
+def track_new_ticket(*, ticket: Ticket) -> None:
+    """Starts the ticket's SLA clock if a policy applies; else the ticket has no SLA."""
+    sla = ticket.__dict__.pop(_NEW_SLA, _UNKNOWN)
+    if sla is _UNKNOWN:  # not planned, or the ticket changed since (see ticket_changed)
+        plan_new_ticket(ticket=ticket)
+        sla = ticket.__dict__.pop(_NEW_SLA)
+        _show_due_time(ticket, ticket.sla_due_at, known=False)
+    if sla is None:
         return
-    sla = _new_sla(ticket, selection)
-    tracking.replay_history(sla, [], ticket.status, ticket.created_at)
-    _refresh(sla, selection.rule, config.calendar(selection.calendar_id))
+    sla.ticket = ticket  # planned before the ticket had its number
     # One INSERT, no read first. If a receiver that ran first changed the ticket, its clock
     # was started then (`_start_late`), from the changed ticket: that row stays.
     insert_one(sla, ignore_conflicts=True)
+
+
+def _show_due_time(ticket: Ticket, due: datetime | None, *, known: bool = True) -> None:
+    """Copies the SLA's next due time onto the ticket row, where queues sort by it; written
+    only when it changed (`known`: whether the ticket's copy in memory is the stored one)."""
+    if known and ticket.__dict__.get("sla_due_at", _UNKNOWN) == due:
+        return
+    ticket.sla_due_at = due
+    update_rows(Ticket, [ticket], ["sla_due_at"])
+
+
+def _show_due_times(dues: dict[Ticket, datetime | None]) -> None:
+    """`_show_due_time` for many tickets (loaded whole), in one statement."""
+    changed = [t for t, due in dues.items() if t.__dict__.get("sla_due_at", _UNKNOWN) != due]
+    for ticket in changed:
+        ticket.sla_due_at = dues[ticket]
+    update_rows(Ticket, changed, ["sla_due_at"])
+
+
+_UNKNOWN = object()
 
 
 def _new_sla(ticket: Ticket, selection: sla_config.Selection) -> TicketSla:
@@ -523,12 +562,16 @@ def ticket_changed(*, ticket: Ticket, fields: frozenset[str]) -> None:
     """Pauses, resumes, meets or re-targets the clock after a change of the ticket row."""
     if not fields & WATCHED_FIELDS:
         return
+    ticket.__dict__.pop(_NEW_SLA, None)  # a new ticket's planned clock is out of date
     sla = TicketSla.objects.filter(ticket_id=ticket.pk).first()
     config = sla_config.current()
     if sla is None:  # a ticket without SLA, or one changed before its creation signal
-        _start_late(ticket, config)
+        sla = _start_late(ticket, config)
     elif _follow(sla, ticket, fields, config):
         sla.save()
+    elif sla.pk is None:  # deleted: the ticket lost its SLA
+        sla = None
+    _show_due_time(ticket, sla.next_due_at if sla is not None else None)
 
 
 def tickets_changed(*, changes: list[tuple[Ticket, frozenset[str]]]) -> None:
@@ -541,20 +584,24 @@ def tickets_changed(*, changes: list[tuple[Ticket, frozenset[str]]]) -> None:
     by_ticket.update(
         (sla.ticket_id, sla) for sla in TicketSla.objects.filter(ticket_id__in=unknown)
     )
-    config, followed = sla_config.current(), []
+    config, followed, dues = sla_config.current(), [], {}
     days = {at: _today(at) for at in {ticket.updated_at for ticket, _fields in changes}}
     for ticket, fields in changes:
         sla = by_ticket.get(ticket.pk)
         if sla is None:
-            _start_late(ticket, config)
+            sla = _start_late(ticket, config)
         elif _follow(sla, ticket, fields, config, days[ticket.updated_at]):
             followed.append(sla)
+        elif sla.pk is None:  # deleted: the ticket lost its SLA
+            sla = None
+        dues[ticket] = sla.next_due_at if sla is not None else None
     if loaded is not None:
         loaded.saved.update(sla.ticket_id for sla in followed)
     columns = _RETARGET_COLUMNS
     if any(fields & {"status", "first_responded_at"} for _ticket, fields in changes):
         columns = _SLA_COLUMNS
     update_rows(TicketSla, followed, columns, key="ticket")
+    _show_due_times(dues)
 
 
 # What re-targeting (`_follow` without a status change) writes.
@@ -668,6 +715,7 @@ def reply_posted(*, ticket: Ticket, comment, actor: User | None) -> None:
         return
     _refresh(sla, rule, calendar)
     sla.save()
+    _show_due_time(ticket, sla.next_due_at)
 
 
 def retarget_open_tickets(*, batch_size: int = 500) -> int:
@@ -694,13 +742,14 @@ def _retarget_batch(ids: list[int]) -> None:
     slas = {s.ticket_id: s for s in TicketSla.objects.filter(ticket_id__in=ids)}
     config, now = sla_config.current(), clock.now()
     history = _status_history([t.pk for t in tickets if t.pk not in slas])
-    created, updated, dropped = [], [], []
+    created, updated, dropped, dues = [], [], [], {}
     for ticket in tickets:
         sla = slas.get(ticket.pk)
         selection = config.select(ticket, _today(now))
         if selection is None:
             if sla is not None:
                 dropped.append(ticket.pk)
+            dues[ticket] = None
             continue
         if sla is None:
             sla = _new_sla(ticket, selection)
@@ -712,9 +761,11 @@ def _retarget_batch(ids: list[int]) -> None:
             tracking.apply_targets(sla, selection.targets)
             updated.append(sla)
         _refresh(sla, selection.rule, config.calendar(selection.calendar_id), now)
+        dues[ticket] = sla.next_due_at
     TicketSla.objects.filter(ticket_id__in=dropped).delete()
     TicketSla.objects.bulk_create(created, batch_size=500)
     update_rows(TicketSla, updated, _SLA_COLUMNS, key="ticket")
+    _show_due_times(dues)
 
 
 _SLA_COLUMNS = [f.name for f in TicketSla._meta.concrete_fields if f.name not in ("ticket",)]
@@ -862,7 +913,8 @@ class _StageClock:
 
 
 def _save_schedules(slas: list[TicketSla]) -> None:
-    """The new `fired`, `next_due_at` and `next_check_at` of many rows at once."""
+    """The new `fired`, `next_due_at` and `next_check_at` of many rows at once. The ticket's
+    copy of `next_due_at` stays true: acting on events changes no due or met time."""
     update_rows(TicketSla, slas, ["fired", "next_due_at", "next_check_at"], key="ticket")
 
 

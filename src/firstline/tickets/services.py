@@ -370,6 +370,7 @@ def create_ticket(
         created_at=now,
         updated_at=now,
     )
+    signals.ticket_creating.send(sender=Ticket, ticket=ticket)
     created = _new_event(
         ticket, actor=actor or requester, channel=channel, kind=EventKind.CREATED, public=True
     )

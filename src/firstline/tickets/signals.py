@@ -6,6 +6,9 @@ so a rolled-back change notifies nobody and a committed one loses no notificatio
 
 from django.dispatch import Signal
 
+# ticket (unsaved): receivers fill in the columns they keep on the ticket row (its SLA due
+# time), so that it is written once; their own rows wait for ticket_created.
+ticket_creating = Signal()
 ticket_created = Signal()  # ticket, actor
 ticket_saved = Signal()  # ticket, fields (the columns that changed; may be empty)
 reply_added = Signal()  # ticket, comment, actor (public replies only)
