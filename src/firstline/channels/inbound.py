@@ -23,7 +23,8 @@ from datetime import timedelta
 
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, OperationalError, connection, transaction
-from django.db.models import F, Q
+from django.db.models import BooleanField, F, Q, QuerySet
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Lower
 from django.utils.translation import gettext as _
 
@@ -249,18 +250,27 @@ def process_waiting(*, budget: float = DRAIN_SECONDS) -> int:
 
 
 _ROW_FIELDS = ("pk", "raw", "mailbox_id", "received_at")
+# Waiting messages, said as the condition of inbound_waiting_idx says it: a literal, which a
+# plan PostgreSQL keeps for any parameters can match (`status = %s` cannot use a partial
+# index). With statistics taken while nothing waited, the kept plan walked the primary key
+# through every processed message instead; SQLite sorted every waiting one. Claims now walk
+# the waiting messages alone, in order, and stop at their batch.
+_WAITING = RawSQL(
+    f'"{InboundMessage._meta.db_table}"."status" = \'{InboundMessage.Status.RECEIVED}\'',
+    [],
+    output_field=BooleanField(),
+)
 
 
 def _claim(size: int) -> list[dict]:
     """Leases up to `size` waiting messages to this worker (oldest first), skipping those that
     another worker holds; returns their raw bytes."""
     now = clock.now()
-    waiting = InboundMessage.objects.filter(status=InboundMessage.Status.RECEIVED).filter(
-        Q(claimed_until__isnull=True) | Q(claimed_until__lt=now)
-    )
+    waiting = _claimable(now)
     if not waiting.exists():  # a plain read: no transaction (SQLite: no write lock) for nothing
         return []
     with transaction.atomic():
+        _read_in_order()
         rows = list(
             waiting.select_for_update(skip_locked=True).order_by("pk").values(*_ROW_FIELDS)[:size]
         )
@@ -269,6 +279,23 @@ def _claim(size: int) -> list[dict]:
                 claimed_until=now + CLAIM_LEASE
             )
     return rows
+
+
+def _claimable(now) -> QuerySet[InboundMessage]:
+    return InboundMessage.objects.filter(_WAITING).filter(
+        Q(claimed_until__isnull=True) | Q(claimed_until__lt=now)
+    )
+
+
+def _read_in_order() -> None:
+    """PostgreSQL: this transaction walks indexes in order rather than sorting. Without
+    statistics for the inbound table (a new desk, or a burst of mail since they were taken)
+    PostgreSQL expects a handful of waiting messages and sorts all of them to claim the
+    first batch: 4 ms at 3,000 waiting, more as the backlog grows, where walking
+    inbound_waiting_idx reads one batch (0.1 ms)."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL enable_sort = off")
 
 
 def process(message_id: int) -> InboundMessage:

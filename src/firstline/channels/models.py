@@ -122,8 +122,13 @@ class InboundMessage(models.Model):
             ),
         ]
         indexes = [
+            # The waiting messages in arrival order, for the workers' claims (inbound._WAITING).
+            # The status leads so that SQLite, which sees it as an equality, walks this index
+            # rather than sorting what inbound_status_idx finds.
             models.Index(
-                fields=["id"], name="inbound_waiting_idx", condition=models.Q(status="received")
+                fields=["status", "id"],
+                name="inbound_waiting_idx",
+                condition=models.Q(status="received"),
             ),
             models.Index(fields=["mailbox", "sha256"], name="inbound_hash_idx"),
             models.Index(fields=["message_id"], name="inbound_message_id_idx"),
