@@ -678,10 +678,14 @@ class Database:
             self.conn = sqlite3.connect(sqlite_file(workdir), timeout=20, isolation_level=None)
 
     def counts(self) -> tuple[int, int]:
-        """(stored messages, messages still "received")."""
+        """(stored messages, messages still "received"), asked twice a second: the highest
+        number (messages are numbered as they are stored, and none is deleted here) and a
+        count along the waiting messages' index. Counting every stored message instead read
+        the whole table each time (9 ms at 10,000 on PostgreSQL): CPU this process took
+        from what it measures."""
         row = self.conn.execute(
-            "SELECT COUNT(*), COALESCE(SUM(CASE WHEN status = 'received' THEN 1 ELSE 0 END), 0)"
-            " FROM channels_inboundmessage"
+            "SELECT (SELECT COALESCE(MAX(id), 0) FROM channels_inboundmessage),"
+            " (SELECT COUNT(*) FROM channels_inboundmessage WHERE status = 'received')"
         ).fetchone()
         return int(row[0]), int(row[1])
 
