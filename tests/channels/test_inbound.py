@@ -1009,17 +1009,27 @@ def _claim_plan(mailbox, rows: int, *, analysed: bool = False) -> str:
         claim = inbound._claimable(clock.now()).select_for_update(skip_locked=True)
         query = claim.order_by("pk").values(*inbound._ROW_FIELDS)[:50].query
         sql, params = query.sql_with_params()
-        inbound._read_in_order()
         if connection.vendor != "postgresql":
             cursor.execute(f"EXPLAIN QUERY PLAN {sql}", params)
             return "\n".join(detail for *_ids, detail in cursor.fetchall())
         cursor.execute("SET LOCAL plan_cache_mode = force_generic_plan")  # as when kept
         cursor.execute(f"PREPARE claim (timestamptz) AS {sql.replace('%s', '$1')}")
         try:
-            cursor.execute("EXPLAIN EXECUTE claim (now())")
-            return "\n".join(line for (line,) in cursor.fetchall())
+            with inbound._read_in_order():
+                cursor.execute("EXPLAIN EXECUTE claim (now())")
+                return "\n".join(line for (line,) in cursor.fetchall())
         finally:
             cursor.execute("DEALLOCATE claim")
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's settings")
+def test_only_the_claim_is_told_not_to_sort(mailbox):
+    with connection.cursor() as cursor:
+        with inbound._read_in_order():
+            cursor.execute("SHOW enable_sort")
+            assert cursor.fetchone()[0] == "off"
+        cursor.execute("SHOW enable_sort")
+        assert cursor.fetchone()[0] == "on"
 
 
 @pytest.mark.parametrize("analysed", [False, True])

@@ -19,6 +19,7 @@ import re
 import threading
 import time
 from collections import deque
+from contextlib import contextmanager
 from datetime import timedelta
 
 from django.core.files.base import ContentFile
@@ -270,10 +271,9 @@ def _claim(size: int) -> list[dict]:
     if not waiting.exists():  # a plain read: no transaction (SQLite: no write lock) for nothing
         return []
     with transaction.atomic():
-        _read_in_order()
-        rows = list(
-            waiting.select_for_update(skip_locked=True).order_by("pk").values(*_ROW_FIELDS)[:size]
-        )
+        with _read_in_order():
+            claimed = waiting.select_for_update(skip_locked=True).order_by("pk")
+            rows = list(claimed.values(*_ROW_FIELDS)[:size])
         if rows:
             InboundMessage.objects.filter(pk__in=[row["pk"] for row in rows]).update(
                 claimed_until=now + CLAIM_LEASE
@@ -287,15 +287,20 @@ def _claimable(now) -> QuerySet[InboundMessage]:
     )
 
 
-def _read_in_order() -> None:
-    """PostgreSQL: this transaction walks indexes in order rather than sorting. Without
+@contextmanager
+def _read_in_order():
+    """PostgreSQL: the block's queries walk indexes in order rather than sorting. Without
     statistics for the inbound table (a new desk, or a burst of mail since they were taken)
     PostgreSQL expects a handful of waiting messages and sorts all of them to claim the
     first batch: 4 ms at 3,000 waiting, more as the backlog grows, where walking
-    inbound_waiting_idx reads one batch (0.1 ms)."""
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SET LOCAL enable_sort = off")
+    inbound_waiting_idx reads one batch (0.1 ms). Must run inside a transaction."""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_sort = off")  # undone with the block's rollback
+        yield
+        cursor.execute("RESET enable_sort")
 
 
 def process(message_id: int) -> InboundMessage:
