@@ -489,6 +489,7 @@ def _today(now: datetime) -> date:
 
 
 _NEW_SLA = "_firstline_new_sla"  # the clock plan_new_ticket worked out, on the new ticket
+_UNKNOWN = object()
 
 
 def plan_new_ticket(*, ticket: Ticket) -> None:
@@ -536,9 +537,6 @@ def _show_due_times(dues: dict[Ticket, datetime | None]) -> None:
     for ticket in changed:
         ticket.sla_due_at = dues[ticket]
     update_rows(Ticket, changed, ["sla_due_at"])
-
-
-_UNKNOWN = object()
 
 
 def _new_sla(ticket: Ticket, selection: sla_config.Selection) -> TicketSla:
