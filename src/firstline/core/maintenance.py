@@ -2,8 +2,8 @@
 
 SQLite chooses indexes from what ANALYZE last counted (sqlite_stat1), and nothing counts
 again by itself. A desk migrated while empty has no statistics for its tickets at all:
-with SQLite's guesses instead, a group queue's rows query read the SLA rows rather than the
-due-time index and took 41 ms instead of 17 at 1M tickets. PostgreSQL's autovacuum analyses
+with SQLite's guesses instead, a group queue's rows query chose the wrong index and took
+41 ms instead of 17 at 1M tickets. PostgreSQL's autovacuum analyses
 again by itself, so there this does nothing; filled_tables names the tables worth analysing
 after a bulk load there (an empty one analysed stays "empty" to its planner).
 """

@@ -236,9 +236,6 @@ class TicketSla(models.Model):
                 name="sla_next_check_idx",
                 condition=Q(next_check_at__isnull=False),
             ),
-            # Sorting a queue by SLA due time probes this for each of its tickets: with the
-            # due time in the index, PostgreSQL answers from the index alone.
-            models.Index(fields=["ticket", "next_due_at"], name="sla_due_idx"),
         ]
 
     def __str__(self) -> str:
