@@ -1,7 +1,7 @@
 """Ticket creation through the API under load: sustained tickets/s and latency percentiles.
 
-16 concurrent keep-alive clients POST /api/v1/tickets (bearer tokens, one requester each)
-to `firstline serve` (gunicorn, several worker processes) on a copy of the seeded data set
+16 concurrent clients POST /api/v1/tickets (bearer tokens, one requester each) to
+`firstline serve` (gunicorn, several worker processes) on a copy of the seeded data set
 (`firstline bench_seed --tickets N` with its search index and N/50 articles, 1,000,000 tickets
 unless --tickets says otherwise; 0: an empty database), with a business-hours SLA policy
 tried first that applies to every ticket. Measured in the same run, as references:
@@ -224,10 +224,11 @@ class CpuMeter:
 
 
 class Load:
-    """`clients` threads, each on its own keep-alive connection, POSTing as fast as answers
-    come for `seconds`, after WARMUP_S uncounted seconds. Latency is from sending the
-    request to reading the whole answer; CPU time is read when the counted seconds begin
-    and end."""
+    """`clients` threads, each on its own connection (kept alive while the server keeps it,
+    opened again when it closes it), POSTing as fast as answers come for `seconds`, after
+    WARMUP_S uncounted seconds. Latency is from sending the request to reading the whole
+    answer (a new connection's set-up included); CPU time is read when the counted seconds
+    begin and end."""
 
     def __init__(self, port: int, path: str, headers: list[dict], expected: int, meter):
         self.port, self.path, self.headers, self.expected = port, path, headers, expected
@@ -339,6 +340,12 @@ def measure_firstline(args, workdir: Path, database_url: str) -> dict:
     return measured
 
 
+def worker_class(threads: int) -> str:
+    """gunicorn's worker as `firstline serve` picks it: one request at a time per process
+    (sync, no keep-alive) unless the processes run threads."""
+    return "sync" if threads == 1 else "gthread"
+
+
 def measure_minimal_app(args, workdir: Path) -> dict:
     """The same server settings, clients and bodies against bench/minimal_app."""
     env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
@@ -351,7 +358,7 @@ def measure_minimal_app(args, workdir: Path) -> dict:
     run([PYTHON, "-m", "django", "migrate", "--run-syncdb", "-v", "0"], env)
     port = free_port()
     cmd = [str(Path(PYTHON).parent / "gunicorn"), "minimal_app.wsgi:application",
-           "--bind", f"{HOST}:{port}", "--worker-class", "gthread",
+           "--bind", f"{HOST}:{port}", "--worker-class", worker_class(args.threads),
            "--workers", str(args.workers), "--threads", str(args.threads),
            "--preload", "--keep-alive", "5"]  # fmt: skip
     headers = [{"Content-Type": "application/json"}] * args.clients
@@ -439,13 +446,15 @@ def result_of(args, firstline: dict, minimal: dict, pgbench: float | None) -> di
     return {
         "benchmark": "api_create",
         "database": "postgresql" if args.postgres else "sqlite",
-        "server": f"firstline serve: gunicorn gthread, {args.workers} processes x"
-        f" {args.threads} threads, keep-alive",
+        "server": f"firstline serve: gunicorn {worker_class(args.threads)}, {args.workers}"
+        f" processes x {args.threads} thread{'s' if args.threads > 1 else ''}"
+        + (", keep-alive" if args.threads > 1 else ", a connection per request"),
         "data": f"{args.tickets:,} seeded tickets with their search index"
         f" ({firstline['database_made']})"
         if args.tickets
         else "an empty database",
-        "client": f"{args.clients} threads, one keep-alive http.client connection each, POSTing"
+        "client": f"{args.clients} threads, one http.client connection each (kept alive while"
+        " the server keeps it), POSTing"
         f" as fast as answers come for {args.seconds:g} s after {WARMUP_S:g} s of warm-up",
         "requests": firstline["requests"],
         "tickets_per_s": firstline["per_s"],
@@ -484,7 +493,9 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--seconds", type=float, default=15.0, help="measured seconds (15)")
     parser.add_argument("--clients", type=int, default=16, help="concurrent clients (16)")
     parser.add_argument("--workers", type=int, default=4, help="server processes (4)")
-    parser.add_argument("--threads", type=int, default=4, help="threads per process (4)")
+    parser.add_argument(
+        "--threads", type=int, default=1, help="threads per process (1: gunicorn's sync worker)"
+    )
     parser.add_argument(
         "--tickets", type=int, default=1_000_000,
         help="seeded tickets already in the database (1000000; 0: an empty database)",

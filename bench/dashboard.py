@@ -4,7 +4,7 @@ by age), benchmark #6 until a dashboard exists, on a seeded desk.
 The database holds `firstline bench_seed --tickets N` with its search index (default
 1,000,000; about 100,000 unresolved), shared with queue_page.py and others through
 common.seeded_database. A supervisor (who
-sees every ticket: the most work) loads the page --requests times from one keep-alive
+sees every ticket: the most work) loads the page --requests times from one http.client
 connection against `firstline serve`; a second series loads it from --clients supervisors
 at once. Also timed in-process: the selector alone (`desk.selectors.ticket_counts`), and
 the SQL queries of one page. Target: p95 <= 150 ms.
@@ -116,7 +116,8 @@ def setup(env: dict, clients: int) -> dict:
 
 
 def load(port: int, session: str, count: int, errors: list, times: list) -> None:
-    """`count` timed GETs of the page (after two warm-ups) on one keep-alive connection."""
+    """`count` timed GETs of the page (after two warm-ups) on one http.client connection
+    (opened again when the server closes it)."""
     conn = http.client.HTTPConnection(HOST, port, timeout=60)
     for i in range(count + 2):
         began = time.perf_counter()
@@ -215,8 +216,9 @@ def main(argv: list[str] | None = None) -> None:
             "benchmark": "dashboard",
             **row,
             "columns": [list(c) for c in COLUMNS],
-            "server": "firstline serve (gunicorn gthread, default workers and threads), DEBUG off",
-            "client": "one keep-alive connection per supervisor",
+            "server": "firstline serve (gunicorn, its default processes, a request at a time each),"
+            " DEBUG off",
+            "client": "one http.client connection per supervisor (opened again when closed)",
             "notes": notes,
         }
     )

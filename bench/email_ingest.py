@@ -4,7 +4,7 @@ set (`firstline bench_seed --tickets N` with its search index, 1,000,000 tickets
 --tickets says otherwise; 0: an empty database).
 
 Two figures: the HTTP intake rate (messages/s answered 202 by the endpoint, sent from a few
-concurrent keep-alive connections) and the end-to-end rate (messages/s from the first POST
+concurrent connections) and the end-to-end rate (messages/s from the first POST
 until no InboundMessage is left "received"). Where the time went: CPU seconds of the server,
 the workers, PostgreSQL's backends for the run's database, the clients and the whole machine
 (others' processes too), how long the workers waited for a CPU, and every second the messages
@@ -89,7 +89,6 @@ STARTUP_TIMEOUT = 60.0
 STALL_TIMEOUT = 180.0  # drain fails when nothing was processed for this long
 POST_ATTEMPTS = 5  # the endpoint says "on any other answer, send again", as an MTA would
 SERVE_COMMAND = ROOT / "src" / "firstline" / "core" / "management" / "commands" / "serve.py"
-WEB_THREADS = 4
 
 
 def inbound_setting(name: str) -> str:
@@ -99,16 +98,17 @@ def inbound_setting(name: str) -> str:
     return found[1].strip() if found else "?"
 
 
-def server_command(port: int, web_workers: int) -> tuple[list[str], str]:
+def server_command(port: int, web_workers: int, web_threads: int) -> tuple[list[str], str]:
     """`firstline serve` (the production server: gunicorn, several processes) when this checkout
     has it, else Django's runserver; and how the results describe it."""
     if SERVE_COMMAND.exists():
         cmd = [FIRSTLINE, "serve", "--bind", HOST, "--port", str(port), "--no-collectstatic"]
-        cmd += ["--workers", str(web_workers), "--threads", str(WEB_THREADS)]
-        text = (
-            f"firstline serve (gunicorn, {web_workers} worker processes x {WEB_THREADS} threads,"
-            " HTTP/1.1 keep-alive)"
-        )
+        cmd += ["--workers", str(web_workers), "--threads", str(web_threads)]
+        text = f"firstline serve (gunicorn, {web_workers} worker processes"
+        if web_threads > 1:
+            text += f" x {web_threads} threads, HTTP/1.1 keep-alive)"
+        else:
+            text += ", one request at a time each, a connection per request)"
         return cmd, text
     text = "Django runserver --noreload (threaded: one thread per connection, HTTP/1.1 keep-alive)"
     return [FIRSTLINE, "runserver", "--noreload", f"{HOST}:{port}"], text
@@ -757,7 +757,8 @@ class Intake:
 
 
 def post_all(port: int, token: str, mails: list[Mail], clients: int) -> Intake:
-    """Each client thread takes the next message and POSTs it on its own keep-alive connection.
+    """Each client thread takes the next message and POSTs it on its own connection (kept alive
+    while the server keeps it).
     A reply is sent only once the message it answers was accepted (202), as people answer mail
     that arrived: a slow POST cannot let a reply overtake its original."""
     headers = {"Authorization": f"Bearer {token}", "Content-Type": "message/rfc822"}
@@ -967,7 +968,7 @@ def measure(args, workdir: Path) -> dict:
         workdir / "server.log",
         [workdir / f"worker-{n}.log" for n in range(args.workers)],
     )
-    server_cmd, server_text = server_command(port, args.web_workers)
+    server_cmd, server_text = server_command(port, args.web_workers, args.web_threads)
     server = start(server_cmd, env, server_log)
     workers: list[subprocess.Popen] = []
     db = None
@@ -1043,7 +1044,8 @@ def measure(args, workdir: Path) -> dict:
         else "an empty database",
         "server": server_text,
         "client": (
-            f"{args.clients} threads, one http.client keep-alive connection each, POSTing"
+            f"{args.clients} threads, one http.client connection each (kept alive while the"
+            " server keeps it), POSTing"
             " message/rfc822 bodies while the workers run"
         ),
         "processing": processing,
@@ -1182,6 +1184,10 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument(
         "--web-workers", type=int, default=2, help="`firstline serve` worker processes (2)"
     )
+    parser.add_argument(
+        "--web-threads", type=int, default=1,
+        help="threads per `firstline serve` process (1, its default: gunicorn's sync worker)",
+    )  # fmt: skip
     parser.add_argument(
         "--tickets", type=int, default=1_000_000,
         help="seeded tickets already in the database (1000000; 0: an empty database)",

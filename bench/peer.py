@@ -9,7 +9,7 @@ Both get the same data: Firstline's from `firstline bench_seed --tickets N` (wit
 index, see common.seeded_database); the peer's is those tickets and their conversations
 exported and bulk-loaded into its models (a queue per Firstline group, staff users for the
 agents). Each is then served in turn by gunicorn with the same workers and threads as
-`firstline serve` (which serves Firstline), and measured from one keep-alive connection:
+`firstline serve` (which serves Firstline), and measured from one http.client connection:
 
 - create a ticket through the REST API: Firstline `POST /api/v1/tickets` with a bearer
   token; django-helpdesk `POST /api/tickets/` with HTTP Basic auth (its documented way);
@@ -62,7 +62,8 @@ PROJECT = PEER / "project"
 PG_FIRSTLINE = "firstline_bench_peer"
 PG_PEER = "firstline_peer"
 PEER_PASSWORD = "peer-bench-password"
-WORKERS, THREADS = 2 * (os.cpu_count() or 1), 4  # firstline serve's defaults
+WORKERS, THREADS = 2 * (os.cpu_count() or 1), 1  # firstline serve's defaults
+WORKER_CLASS = "sync"  # as firstline serve picks it for one thread: a request at a time
 WARMUP = 3
 SEARCHES = ["printer", "VPN", "password", "打印机"]
 OPERATIONS = [("create", "API create"), ("list", "staff ticket list"), ("search", "search")]
@@ -525,7 +526,7 @@ def measure_peer(args, env: dict, setup: dict, workdir: Path) -> dict:
         "--threads",
         str(THREADS),
         "--worker-class",
-        "gthread",
+        WORKER_CLASS,
         "--preload",
     ]
     server = Server(command, env, PROJECT, workdir / "peer.log", port)
@@ -615,9 +616,9 @@ def main(argv: list[str] | None = None) -> None:
             "benchmark": "peer",
             **row,
             "columns": [list(c) for c in COLUMNS],
-            "server": f"gunicorn gthread, {WORKERS} workers x {THREADS} threads, for both "
-            "(Firstline through `firstline serve`)",
-            "client": f"one keep-alive connection, {args.requests} timed requests per "
+            "server": f"gunicorn {WORKER_CLASS}, {WORKERS} workers x {THREADS} thread, for both"
+            " (Firstline through `firstline serve`)",
+            "client": f"one http.client connection, {args.requests} timed requests per "
             f"operation after {WARMUP} warm-ups",
             "notes": notes,
         }

@@ -6,9 +6,10 @@ email_ingest.py and dashboard.py; see common.seeded_database. Agents in 5 groups
 are logged in (a session for the desk, a bearer token for the API). Each of --clients
 threads, one agent each, then loads its queues in turn, 50 rows sorted by SLA due time
 (`/desk/queue/<mine|unassigned|group-x>/?sort=due`), and `GET /api/v1/tickets?status=open`
-(50 rows), over one keep-alive connection, against `firstline serve` (gunicorn), waiting
---think seconds on average between two requests as a person would (0: back to back, which
-measures throughput rather than what an agent sees: 20 requests always in flight on 2 CPUs).
+(50 rows), over one http.client connection (opened again when the server closes it),
+against `firstline serve` (gunicorn), waiting --think seconds on average between two
+requests as a person would (0: back to back, which measures throughput rather than what an
+agent sees: 20 requests always in flight on 2 CPUs).
 
 It prints p50/p95 per kind of page, the SQL queries of one request of each kind (counted
 in-process with CaptureQueriesContext), and the peak RSS (VmHWM) of the server's largest
@@ -129,7 +130,7 @@ print("SETUP " + json.dumps(out))
 
 
 class Load:
-    """20 agents, each on its own keep-alive connection, timing every request."""
+    """20 agents, each on its own http.client connection, timing every request."""
 
     def __init__(self, port: int, agents: list[dict], rounds: int, think: float):
         self.port, self.agents, self.rounds, self.think = port, agents, rounds, think
@@ -344,10 +345,10 @@ def main(argv: list[str] | None = None) -> None:
             "benchmark": "queue_page",
             **row,
             "columns": [list(c) for c in COLUMNS],
-            "server": f"firstline serve (gunicorn gthread, default workers and threads: "
-            f"{measured['workers']} workers), DEBUG off, production settings",
-            "client": f"{args.clients} threads, one logged-in agent and one keep-alive "
-            f"connection each, waiting {args.think} s on average (exponential) between requests",
+            "server": f"firstline serve (gunicorn, its defaults: {measured['workers']} processes"
+            " taking a request at a time), DEBUG off, production settings",
+            "client": f"{args.clients} threads, one logged-in agent and one http.client connection"
+            f" each, waiting {args.think} s on average (exponential) between requests",
             "notes": notes,
         }
     )

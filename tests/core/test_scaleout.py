@@ -319,10 +319,11 @@ def test_two_servers_and_two_workers_do_everything_once(cluster):
     env, run, postgres, sink, tmp_path = cluster
     tokens = prepare(env)
     ports = [free_port(), free_port()]
+    # The default server (a request at a time per process) and a threaded one.
     servers = [
-        run("serve", "--port", str(port), "--workers", "2", "--threads", "4",
+        run("serve", "--port", str(port), "--workers", "2", *threads,
             "--no-collectstatic", log=f"web{n}.log")
-        for n, port in enumerate(ports)
+        for n, (port, threads) in enumerate(zip(ports, [[], ["--threads", "4"]], strict=True))
     ]  # fmt: skip
     workers = [run("worker", log=f"worker{n}.log") for n in range(2)]
     for port, server, n in zip(ports, servers, range(2), strict=True):
@@ -420,6 +421,10 @@ def test_serve_takes_its_options_from_flags_or_the_environment(monkeypatch, tmp_
     assert from_env["bind"] == "127.0.0.1:9001"
     assert from_env["worker_class"] == "gthread"
     assert from_env["accesslog"] is None
+    monkeypatch.delenv("WEB_THREADS")
+    defaults = serve.Command().create_parser("firstline", "serve").parse_args([])
+    one_each = serve._gunicorn_options(vars(defaults), tmp_path)
+    assert (one_each["threads"], one_each["worker_class"]) == (1, "sync")  # the default
 
     flags = ["--bind", "0.0.0.0", "--port", "8080", "--workers", "5", "--access-log"]
     from_flags = serve._gunicorn_options(vars(parser.parse_args(flags)), tmp_path)
