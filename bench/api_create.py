@@ -47,6 +47,7 @@ from common import (
     tree_cpu,
     wait_healthy,
 )
+from firstline.core.management.commands.serve import worker_class
 
 HOST = "127.0.0.1"
 PG_DATABASE = "firstline_bench_api"
@@ -338,12 +339,6 @@ def measure_firstline(args, workdir: Path, database_url: str) -> dict:
     profile = run([PYTHON, "-c", PROFILE, tokens[0]], dict(env, ALLOWED_HOSTS="testserver"))
     measured["profile"] = [line[8:] for line in profile.splitlines() if line.startswith("PROFILE ")]
     return measured
-
-
-def worker_class(threads: int) -> str:
-    """gunicorn's worker as `firstline serve` picks it: one request at a time per process
-    (sync, no keep-alive) unless the processes run threads."""
-    return "sync" if threads == 1 else "gthread"
 
 
 def measure_minimal_app(args, workdir: Path) -> dict:

@@ -53,6 +53,7 @@ from common import (
     stop_process,
     tail,
 )
+from firstline.core.management.commands.serve import worker_class
 
 HOST = "127.0.0.1"
 PEER = ROOT / "bench" / "peer"
@@ -63,7 +64,7 @@ PG_FIRSTLINE = "firstline_bench_peer"
 PG_PEER = "firstline_peer"
 PEER_PASSWORD = "peer-bench-password"
 WORKERS, THREADS = 2 * (os.cpu_count() or 1), 1  # firstline serve's defaults
-WORKER_CLASS = "sync"  # as firstline serve picks it for one thread: a request at a time
+WORKER_CLASS = worker_class(THREADS)  # as firstline serve picks it: sync, a request at a time
 WARMUP = 3
 SEARCHES = ["printer", "VPN", "password", "打印机"]
 OPERATIONS = [("create", "API create"), ("list", "staff ticket list"), ("search", "search")]

@@ -104,13 +104,19 @@ def _metrics_directory() -> tuple[Path, bool]:
     return path, not given
 
 
+def worker_class(threads: int) -> str:
+    """gunicorn's worker for processes of `threads` threads (the benchmarks serve their
+    references with it too)."""
+    return "sync" if threads == 1 else "gthread"
+
+
 def _gunicorn_options(options: dict, metrics_dir: Path) -> dict:
     threads = max(1, options["threads"])
     config = {
         "bind": f"{options['bind']}:{options['port']}",
         "workers": max(1, options["workers"]),
         "threads": threads,
-        "worker_class": "sync" if threads == 1 else "gthread",
+        "worker_class": worker_class(threads),
         "timeout": options["timeout"],
         "graceful_timeout": 30,
         "keepalive": 5,
