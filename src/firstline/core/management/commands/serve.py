@@ -6,9 +6,9 @@ order, for the first free process. Threaded processes (gthread) take every conne
 can, so one of them may hold most of a burst while the others idle, and its threads share
 one interpreter lock: on 2 CPUs, under 16 clients, API creation did 640-700 tickets/s with a
 p95 of 28-30 ms on 4 single-threaded processes against 460-660/s and 41-56 ms on 4 processes
-of 4 threads (README, "Running in production"). One request at a time per process needs a
-buffering proxy in front (nginx's default), which reads slow clients' requests and answers
-for them.
+of 4 threads; on a slower hour the same rate with a shorter tail (README, "Running in
+production"). One request at a time per process needs a buffering proxy in front (nginx's
+default), which reads slow clients' requests and answers for them.
 """
 
 import gc
