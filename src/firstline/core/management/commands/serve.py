@@ -4,11 +4,9 @@ Each process takes one request at a time (gunicorn's sync worker) unless told to
 A process takes a new connection only when it is free, so requests queue once, in arrival
 order, for the first free process. Threaded processes (gthread) take every connection they
 can, so one of them may hold most of a burst while the others idle, and its threads share
-one interpreter lock: on 2 CPUs, under 16 clients, API creation did 640-700 tickets/s with a
-p95 of 28-30 ms on 4 single-threaded processes against 460-660/s and 41-56 ms on 4 processes
-of 4 threads; on a slower hour the same rate with a shorter tail (README, "Running in
-production"). One request at a time per process needs a buffering proxy in front (nginx's
-default), which reads slow clients' requests and answers for them.
+one interpreter lock: a longer tail at the same rate (the figures are in the README,
+"Running in production"). One request at a time per process needs a buffering proxy in
+front (nginx's default), which reads slow clients' requests and answers for them.
 """
 
 import gc
@@ -119,7 +117,7 @@ def _gunicorn_options(options: dict, metrics_dir: Path) -> dict:
         "worker_class": worker_class(threads),
         "timeout": options["timeout"],
         "graceful_timeout": 30,
-        "keepalive": 5,
+        "keepalive": 5,  # threaded processes only: a sync one closes after each answer
         # Django is imported once, then the workers fork from it: quicker starts, shared pages.
         "preload_app": True,
         "accesslog": "-" if options["access_log"] else None,
